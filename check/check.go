@@ -1,0 +1,196 @@
+// Package check is kubeharden's vocabulary for hardening checks.
+//
+// A Check is a value: its identity, severity, framework references,
+// documentation and logic live together, in one file per check (see the
+// checks/ tree). The engine runs checks; renderers read their metadata.
+// Nothing here knows where objects come from or how findings are shown.
+package check
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/kubeharden/kubeharden/inventory"
+)
+
+// Result is one problem a check found in an object.
+type Result struct {
+	// Path is the field path the problem is about, relative to the object
+	// root (e.g. spec.template.spec.containers[0].securityContext.privileged).
+	// When the offending field is missing, point at the nearest place where
+	// it belongs (e.g. the container).
+	Path    string
+	Message string
+}
+
+// Check is one hardening rule.
+type Check struct {
+	// ID is the stable, kebab-case identifier (part of the public contract).
+	ID       string
+	Title    string
+	Severity Severity
+	// Refs are the framework references: CIS Benchmark, NSA-CISA, PSS.
+	Refs []Ref
+	// Description says what is checked and why it matters.
+	Description string
+	// Remediation says how to fix a finding.
+	Remediation string
+	// Kinds are the object kinds the check looks at (inventory.PodKinds for
+	// every pod-bearing kind).
+	Kinds []string
+
+	// Object evaluates a single object. It must be a pure function.
+	Object func(o *inventory.Object) []Result
+	// Set, for checks that need several objects (a pod and the network
+	// policies of its namespace), returns a fresh evaluation for one scan.
+	Set func() SetEval
+}
+
+// SetEval is a cross-object evaluation. Observe is called once per object
+// whose kind the check names, in no particular order and never
+// concurrently; Finish is called once after the last object.
+type SetEval interface {
+	Observe(o *inventory.Object)
+	Finish(report func(t *Target, r Result))
+}
+
+// Target is an object a SetEval may report on later: enough to name,
+// locate and suppress a finding after the object itself is gone.
+type Target struct {
+	Ref    inventory.Ref
+	Origin inventory.Origin
+	// Locations resolved while the object was at hand, by field path.
+	Locations map[string]inventory.Location
+	// Annotations relevant to suppression (kubeharden.io/*).
+	Annotations map[string]string
+}
+
+// Pin captures an object as a Target and resolves the given paths while
+// the object's source positions are still available.
+func Pin(o *inventory.Object, paths ...string) *Target {
+	t := &Target{Ref: o.Ref, Origin: o.Origin, Locations: make(map[string]inventory.Location, len(paths))}
+	for _, p := range paths {
+		t.Locations[p] = o.Locate(p)
+	}
+	if o.Meta != nil {
+		for k, v := range o.Meta.Annotations {
+			if strings.HasPrefix(k, "kubeharden.io/") {
+				if t.Annotations == nil {
+					t.Annotations = map[string]string{}
+				}
+				t.Annotations[k] = v
+			}
+		}
+	}
+	return t
+}
+
+// Locate returns the location pinned for path, or the object's origin.
+func (t *Target) Locate(path string) inventory.Location {
+	if l, ok := t.Locations[path]; ok {
+		return l
+	}
+	return inventory.Location{File: t.Origin.File, Line: t.Origin.Line, Column: t.Origin.Column, Path: path}
+}
+
+// AppliesTo reports whether the check looks at objects of the given kind.
+func (c *Check) AppliesTo(kind string) bool {
+	for _, k := range c.Kinds {
+		if k == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// Framework is a hardening framework a check refers to.
+type Framework string
+
+// The frameworks kubeharden maps its checks to.
+const (
+	// CIS is the CIS Kubernetes Benchmark (v1.10 numbering).
+	CIS Framework = "CIS"
+	// NSA is the NSA-CISA Kubernetes Hardening Guide (v1.2).
+	NSA Framework = "NSA-CISA"
+	// PSS is the Kubernetes Pod Security Standards; the ID is the
+	// pod-security-admission check ID, the Title its level.
+	PSS Framework = "PSS"
+)
+
+// Ref is a reference from a check to a framework control.
+type Ref struct {
+	Framework Framework `json:"framework"`
+	ID        string    `json:"id"`
+	Title     string    `json:"title,omitempty"`
+}
+
+func (r Ref) String() string {
+	if r.Title == "" {
+		return fmt.Sprintf("%s %s", r.Framework, r.ID)
+	}
+	return fmt.Sprintf("%s %s (%s)", r.Framework, r.ID, r.Title)
+}
+
+var idPattern = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+
+// Validate checks that a set of checks is complete and consistent: unique
+// kebab-case IDs, every metadata field filled in, known frameworks, kinds,
+// and exactly one of Object or Set.
+func Validate(checks []*Check) error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, c := range checks {
+		if c == nil {
+			errs = append(errs, fmt.Errorf("check #%d is nil", i))
+			continue
+		}
+		name := c.ID
+		if name == "" {
+			name = fmt.Sprintf("#%d", i)
+		}
+		bad := func(format string, args ...any) {
+			errs = append(errs, fmt.Errorf("check %s: %s", name, fmt.Sprintf(format, args...)))
+		}
+		if !idPattern.MatchString(c.ID) {
+			bad("ID %q is not kebab-case", c.ID)
+		}
+		if seen[c.ID] {
+			bad("duplicate ID")
+		}
+		seen[c.ID] = true
+		if strings.TrimSpace(c.Title) == "" {
+			bad("no title")
+		}
+		if !c.Severity.Valid() {
+			bad("invalid severity %d", c.Severity)
+		}
+		if len(strings.TrimSpace(c.Description)) < 40 {
+			bad("description missing or too short to explain the risk")
+		}
+		if len(strings.TrimSpace(c.Remediation)) < 20 {
+			bad("remediation missing or too short to act on")
+		}
+		if len(c.Refs) == 0 {
+			bad("no framework references")
+		}
+		for _, r := range c.Refs {
+			switch r.Framework {
+			case CIS, NSA, PSS:
+			default:
+				bad("unknown framework %q", r.Framework)
+			}
+			if r.ID == "" {
+				bad("a %s reference has no ID", r.Framework)
+			}
+		}
+		if len(c.Kinds) == 0 {
+			bad("no kinds")
+		}
+		if (c.Object == nil) == (c.Set == nil) {
+			bad("must have exactly one of Object and Set")
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,100 @@
+// Package pss evaluates pods against the Kubernetes Pod Security Standards
+// with k8s.io/pod-security-admission, the library the API server's own
+// admission plugin uses, so kubeharden's verdict never disagrees with
+// admission.
+package pss
+
+import (
+	"fmt"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/pod-security-admission/api"
+	"k8s.io/pod-security-admission/policy"
+)
+
+// Failure is one Pod Security Standards check a pod fails.
+type Failure struct {
+	ID     string `json:"id"`
+	Level  string `json:"level"`
+	Reason string `json:"reason"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// Result is the highest level a pod meets and the checks it fails.
+type Result struct {
+	// Level is "restricted", "baseline" or "privileged".
+	Level string `json:"level"`
+	// Failing lists the IDs of the failing checks, sorted.
+	Failing []string `json:"failing"`
+	// Failures gives each failing check's level and reason.
+	Failures []Failure `json:"failures,omitempty"`
+}
+
+type versioned struct {
+	id    string
+	level api.Level
+	fn    policy.CheckPodFn
+}
+
+// Evaluator evaluates pods at the latest policy version.
+type Evaluator struct {
+	eval   policy.Evaluator
+	checks []versioned
+}
+
+// New builds an evaluator from the library's default checks.
+func New() (*Evaluator, error) {
+	defaults := policy.DefaultChecks()
+	ev, err := policy.NewEvaluator(defaults, nil)
+	if err != nil {
+		return nil, fmt.Errorf("building pod security evaluator: %w", err)
+	}
+	e := &Evaluator{eval: ev}
+	for _, c := range defaults {
+		if len(c.Versions) == 0 {
+			continue
+		}
+		// The last version of a check is the one "latest" evaluates.
+		e.checks = append(e.checks, versioned{id: string(c.ID), level: c.Level, fn: c.Versions[len(c.Versions)-1].CheckPod})
+	}
+	sort.Slice(e.checks, func(i, j int) bool { return e.checks[i].id < e.checks[j].id })
+	return e, nil
+}
+
+func allowed(rs []policy.CheckResult) bool {
+	for _, r := range rs {
+		if !r.Allowed {
+			return false
+		}
+	}
+	return true
+}
+
+// Evaluate returns the highest level the pod meets and its failing checks.
+func (e *Evaluator) Evaluate(meta *metav1.ObjectMeta, spec *corev1.PodSpec) Result {
+	if meta == nil {
+		meta = &metav1.ObjectMeta{}
+	}
+	level := api.LevelPrivileged
+	switch {
+	case allowed(e.eval.EvaluatePod(api.LevelVersion{Level: api.LevelRestricted, Version: api.LatestVersion()}, meta, spec)):
+		level = api.LevelRestricted
+	case allowed(e.eval.EvaluatePod(api.LevelVersion{Level: api.LevelBaseline, Version: api.LatestVersion()}, meta, spec)):
+		level = api.LevelBaseline
+	}
+	res := Result{Level: string(level), Failing: []string{}}
+	if level == api.LevelRestricted {
+		return res
+	}
+	for _, c := range e.checks {
+		r := c.fn(meta, spec)
+		if r.Allowed {
+			continue
+		}
+		res.Failing = append(res.Failing, c.id)
+		res.Failures = append(res.Failures, Failure{ID: c.id, Level: string(c.level), Reason: r.ForbiddenReason, Detail: r.ForbiddenDetail})
+	}
+	return res
+}

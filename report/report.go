@@ -1,0 +1,117 @@
+// Package report is the result of a scan: findings, suppressed findings,
+// per-object Pod Security Standards verdicts, input errors and notices.
+// The engine builds a Report; renderers turn it into table, JSON, SARIF or
+// JUnit without knowing where the objects came from.
+package report
+
+import (
+	"github.com/kubeharden/kubeharden/check"
+	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/pss"
+)
+
+// Object is one scanned object.
+type Object struct {
+	Ref    inventory.Ref
+	Origin inventory.Origin
+	// PSS is set for pod-bearing objects.
+	PSS *pss.Result
+}
+
+// Finding is one problem in one object.
+type Finding struct {
+	Check    *check.Check
+	Object   *Object
+	Location inventory.Location
+	Message  string
+	// Suppressed is set when an exception or annotation silenced the finding.
+	Suppressed *Suppression
+}
+
+// Suppression says what silenced a finding.
+type Suppression struct {
+	// By is "config" (an exception in the config file) or "annotation".
+	By     string `json:"by"`
+	Reason string `json:"reason"`
+	// Source locates the exception or annotation.
+	Source inventory.Location `json:"source"`
+	// Expires is the exception's expiry date (YYYY-MM-DD), if any.
+	Expires string `json:"expires,omitempty"`
+}
+
+// Notice kinds.
+const (
+	NoticeExpiredException  = "expired-exception"
+	NoticeUnusedException   = "unused-exception"
+	NoticeInvalidAnnotation = "invalid-annotation"
+	NoticeUnusedAnnotation  = "unused-annotation"
+)
+
+// Notice is something the user must know about their suppressions: an
+// exception that expired or matched nothing, an annotation without a reason.
+type Notice struct {
+	Kind    string `json:"kind"`
+	File    string `json:"file,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	Message string `json:"message"`
+}
+
+// Report is the whole result of a scan.
+type Report struct {
+	// Checks are the checks that ran, in catalogue order.
+	Checks     []*check.Check
+	Findings   []*Finding
+	Suppressed []*Finding
+	Objects    []*Object
+	Errors     []inventory.Error
+	Notices    []Notice
+	Summary    Summary
+}
+
+// Summary counts what the report holds.
+type Summary struct {
+	Objects    int            `json:"objects"`
+	Findings   int            `json:"findings"`
+	BySeverity map[string]int `json:"bySeverity"`
+	Suppressed int            `json:"suppressed"`
+	Errors     int            `json:"errors"`
+	Notices    int            `json:"notices"`
+	// PSSLevels counts pod-bearing objects by the highest level they meet.
+	PSSLevels map[string]int `json:"pssLevels"`
+}
+
+// Summarize fills in r.Summary from the rest of the report.
+func (r *Report) Summarize() {
+	s := Summary{
+		Objects:    len(r.Objects),
+		Findings:   len(r.Findings),
+		Suppressed: len(r.Suppressed),
+		Errors:     len(r.Errors),
+		Notices:    len(r.Notices),
+		BySeverity: map[string]int{},
+		PSSLevels:  map[string]int{},
+	}
+	for _, sev := range check.Severities() {
+		s.BySeverity[sev.String()] = 0
+	}
+	for _, f := range r.Findings {
+		s.BySeverity[f.Check.Severity.String()]++
+	}
+	for _, o := range r.Objects {
+		if o.PSS != nil {
+			s.PSSLevels[o.PSS.Level]++
+		}
+	}
+	r.Summary = s
+}
+
+// CountAtLeast counts the findings at or above a severity.
+func (r *Report) CountAtLeast(min check.Severity) int {
+	n := 0
+	for _, f := range r.Findings {
+		if f.Check.Severity >= min {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,361 @@
+package manifest
+
+import (
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kubeharden/kubeharden/inventory"
+)
+
+// Limits bound the work one document may cause.
+type Limits struct {
+	// MaxDocumentBytes refuses documents larger than this.
+	MaxDocumentBytes int64
+	// MaxNodes refuses documents that expand (through aliases) to more
+	// YAML nodes than this: the defence against alias bombs.
+	MaxNodes int
+	// MaxDepth refuses documents nested deeper than this.
+	MaxDepth int
+}
+
+// DefaultLimits are generous for real manifests and small enough to keep a
+// hostile document from exhausting memory or time.
+var DefaultLimits = Limits{MaxDocumentBytes: 16 << 20, MaxNodes: 2_000_000, MaxDepth: 256}
+
+// Decoder turns YAML or JSON streams into inventory objects.
+type Decoder struct {
+	Limits Limits
+}
+
+// Emitter receives what a decoder finds. Implementations used with
+// concurrent loading must be safe for concurrent use.
+type Emitter interface {
+	Object(o *inventory.Object)
+	Error(e inventory.Error)
+}
+
+// Decode reads every document of r, named file, and emits its objects (a
+// List's items one by one) and its errors. A bad document is reported and
+// skipped; the documents after it are still decoded. The returned error is
+// only for a failure to read r.
+func (d *Decoder) Decode(r io.Reader, file, source string, out Emitter) error {
+	lim := d.Limits
+	if lim.MaxDocumentBytes <= 0 {
+		lim = DefaultLimits
+	}
+	err := split(r, lim.MaxDocumentBytes, func(c chunk) error {
+		if c.tooBig {
+			out.Error(inventory.Error{File: file, Line: c.line, Message: fmt.Sprintf("document is larger than the %d byte limit (%d bytes); refused", lim.MaxDocumentBytes, c.size)})
+			return nil
+		}
+		d.document(c, file, source, lim, out)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", file, err)
+	}
+	return nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parse parses one document into a node tree, turning parser errors (and
+// parser panics) into an error positioned in the file.
+func parse(c chunk, file string) (root *yaml.Node, perr *inventory.Error) {
+	defer func() {
+		if r := recover(); r != nil {
+			root, perr = nil, &inventory.Error{File: file, Line: c.line, Message: fmt.Sprintf("YAML parser failed on this document: %v", r)}
+		}
+	}()
+	var n yaml.Node
+	if err := yaml.Unmarshal(c.data, &n); err != nil {
+		msg := err.Error()
+		line := c.line
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+			if l, aerr := strconv.Atoi(m[1]); aerr == nil {
+				line = c.line + l - 1
+			}
+			msg = m[2]
+		} else {
+			msg = strings.TrimPrefix(msg, "yaml: ")
+		}
+		return nil, &inventory.Error{File: file, Line: line, Message: "invalid YAML: " + msg}
+	}
+	return &n, nil
+}
+
+func (d *Decoder) document(c chunk, file, source string, lim Limits, out Emitter) {
+	n, perr := parse(c, file)
+	if perr != nil {
+		out.Error(*perr)
+		return
+	}
+	if n.Kind == yaml.DocumentNode {
+		if len(n.Content) == 0 {
+			return
+		}
+		n = n.Content[0]
+	}
+	off := c.line - 1
+	fail := func(at *yaml.Node, format string, args ...any) {
+		line := c.line
+		if at != nil && at.Line > 0 {
+			line = off + at.Line
+		}
+		out.Error(inventory.Error{File: file, Line: line, Message: fmt.Sprintf(format, args...)})
+	}
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		fail(n, "document is not a Kubernetes object: want a mapping with apiVersion and kind")
+		return
+	}
+	conv := converter{budget: lim.MaxNodes, maxDepth: lim.MaxDepth}
+	v, err := conv.value(n, 0)
+	if err != nil {
+		fail(conv.at, "%v", err)
+		return
+	}
+	m := v.(map[string]any)
+	kind, _ := m["kind"].(string)
+	apiVersion, _ := m["apiVersion"].(string)
+	if items, ok := m["items"].([]any); ok && strings.HasSuffix(kind, "List") {
+		itemsNode := mapValue(n, "items")
+		for i, it := range items {
+			var itNode *yaml.Node
+			if itemsNode != nil && itemsNode.Kind == yaml.SequenceNode && i < len(itemsNode.Content) {
+				itNode = resolveAlias(itemsNode.Content[i])
+			}
+			im, ok := it.(map[string]any)
+			if !ok || itNode == nil {
+				fail(itNode, "item %d of %s is not a Kubernetes object", i, kind)
+				continue
+			}
+			d.object(im, itNode, off, file, source, fail, out)
+		}
+		return
+	}
+	if kind == "" && apiVersion == "" {
+		fail(n, "document has no apiVersion and kind: not a Kubernetes object")
+		return
+	}
+	d.object(m, n, off, file, source, fail, out)
+}
+
+func (d *Decoder) object(m map[string]any, n *yaml.Node, off int, file, source string, fail func(*yaml.Node, string, ...any), out Emitter) {
+	kind, _ := m["kind"].(string)
+	apiVersion, _ := m["apiVersion"].(string)
+	switch {
+	case kind == "":
+		fail(n, "object has no kind")
+		return
+	case apiVersion == "":
+		fail(n, "%s has no apiVersion", kind)
+		return
+	}
+	ref := inventory.Ref{APIVersion: apiVersion, Kind: kind}
+	obj, meta, ok := NewTyped(ref.Group(), kind)
+	if ok {
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(m, obj); err != nil {
+			fail(n, "%s does not decode as %s: %v", kind, apiVersion, err)
+			return
+		}
+	} else {
+		meta = &metav1.ObjectMeta{}
+		if md, ok := m["metadata"].(map[string]any); ok {
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(md, meta); err != nil {
+				fail(mapValue(n, "metadata"), "%s metadata does not decode: %v", kind, err)
+				return
+			}
+		}
+		obj = nil
+	}
+	ref.Namespace = meta.Namespace
+	ref.Name = meta.Name
+	if ref.Name == "" && meta.GenerateName != "" {
+		ref.Name = meta.GenerateName + "*"
+	}
+	o := &inventory.Object{
+		Ref:     ref,
+		Origin:  inventory.Origin{Source: source, File: file, Line: off + n.Line, Column: n.Column},
+		Meta:    meta,
+		Typed:   obj,
+		Locator: &nodeLocator{root: n, off: off},
+	}
+	out.Object(o)
+}
+
+// converter turns a YAML node tree into the map/slice/scalar form the
+// unstructured converter reads, expanding aliases within a node budget.
+type converter struct {
+	budget   int
+	maxDepth int
+	at       *yaml.Node // the node an error refers to
+}
+
+func (c *converter) value(n *yaml.Node, depth int) (any, error) {
+	c.budget--
+	if c.budget < 0 {
+		c.at = n
+		return nil, fmt.Errorf("document expands to too many YAML nodes through aliases (an alias bomb?); refused")
+	}
+	if depth > c.maxDepth {
+		c.at = n
+		return nil, fmt.Errorf("document is nested deeper than %d levels; refused", c.maxDepth)
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, nil
+		}
+		return c.value(n.Content[0], depth+1)
+	case yaml.AliasNode:
+		if n.Alias == nil {
+			c.at = n
+			return nil, fmt.Errorf("unknown alias %q", n.Value)
+		}
+		return c.value(n.Alias, depth+1)
+	case yaml.SequenceNode:
+		s := make([]any, 0, len(n.Content))
+		for _, it := range n.Content {
+			v, err := c.value(it, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			s = append(s, v)
+		}
+		return s, nil
+	case yaml.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		var merges []*yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind == yaml.ScalarNode && k.Value == "<<" && k.ShortTag() == "!!merge" {
+				merges = append(merges, v)
+				continue
+			}
+			key, err := c.key(k)
+			if err != nil {
+				return nil, err
+			}
+			val, err := c.value(v, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			m[key] = val
+		}
+		// Merge keys: explicit keys win, earlier merged maps win over later ones.
+		for _, mn := range merges {
+			mn = resolveAlias(mn)
+			var srcs []*yaml.Node
+			switch mn.Kind {
+			case yaml.MappingNode:
+				srcs = []*yaml.Node{mn}
+			case yaml.SequenceNode:
+				srcs = mn.Content
+			default:
+				c.at = mn
+				return nil, fmt.Errorf("merge key << needs a mapping or a list of mappings")
+			}
+			for _, src := range srcs {
+				mv, err := c.value(src, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				mm, ok := mv.(map[string]any)
+				if !ok {
+					c.at = src
+					return nil, fmt.Errorf("merge key << needs a mapping or a list of mappings")
+				}
+				for k, v := range mm {
+					if _, exists := m[k]; !exists {
+						m[k] = v
+					}
+				}
+			}
+		}
+		return m, nil
+	case yaml.ScalarNode:
+		return c.scalar(n)
+	}
+	c.at = n
+	return nil, fmt.Errorf("unsupported YAML node")
+}
+
+func (c *converter) key(k *yaml.Node) (string, error) {
+	k = resolveAlias(k)
+	if k.Kind != yaml.ScalarNode {
+		c.at = k
+		return "", fmt.Errorf("mapping key is not a scalar")
+	}
+	return k.Value, nil
+}
+
+func (c *converter) scalar(n *yaml.Node) (any, error) {
+	switch n.ShortTag() {
+	case "!!str", "!!binary", "!!timestamp":
+		return n.Value, nil
+	case "!!null":
+		return nil, nil
+	case "!!bool":
+		switch n.Value {
+		case "true", "True", "TRUE":
+			return true, nil
+		case "false", "False", "FALSE":
+			return false, nil
+		}
+	case "!!int":
+		if i, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+			return i, nil
+		}
+	case "!!float":
+		if f, err := strconv.ParseFloat(n.Value, 64); err == nil {
+			return f, nil
+		}
+	}
+	// Less common spellings (0x1F, 0o17, 1_000, .inf, custom tags): let
+	// the YAML library resolve them.
+	var v any
+	if err := n.Decode(&v); err != nil {
+		c.at = n
+		return nil, fmt.Errorf("cannot read value %q: %v", n.Value, err)
+	}
+	switch t := v.(type) {
+	case int:
+		return int64(t), nil
+	case uint64:
+		return int64(t), nil
+	case map[string]any, []any:
+		return n.Value, nil
+	}
+	return v, nil
+}
+
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 64; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+// mapValue returns the value node of key in a mapping node, or nil.
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	n = resolveAlias(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return resolveAlias(n.Content[i+1])
+		}
+	}
+	return nil
+}
