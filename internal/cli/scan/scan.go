@@ -1,0 +1,209 @@
+// Package scan implements "kubeharden scan": load objects from the given
+// sources, evaluate the selected checks, render the report and decide the
+// exit code.
+package scan
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubeharden/kubeharden/check"
+	"github.com/kubeharden/kubeharden/checks"
+	"github.com/kubeharden/kubeharden/config"
+	"github.com/kubeharden/kubeharden/engine"
+	"github.com/kubeharden/kubeharden/internal/cli/cmdutil"
+	"github.com/kubeharden/kubeharden/render"
+	"github.com/kubeharden/kubeharden/report"
+	"github.com/kubeharden/kubeharden/source/manifest"
+)
+
+type flags struct {
+	output         string
+	checks         []string
+	skip           []string
+	minSeverity    string
+	failOn         string
+	config         string
+	showSuppressed bool
+	color          string
+
+	values           []string
+	set              []string
+	setString        []string
+	releaseName      string
+	releaseNamespace string
+	kubeVersion      string
+}
+
+// NewCommand builds the scan command.
+func NewCommand(streams cmdutil.Streams, version string) *cobra.Command {
+	f := &flags{}
+	cmd := &cobra.Command{
+		Use:   "scan [PATH|-]...",
+		Short: "Scan manifests, Helm charts and Kustomize directories",
+		Long: "Scan Kubernetes objects in files and directories (recursively; YAML or JSON,\n" +
+			"multi-document, Lists), standard input (-), Helm charts (directories with Chart.yaml)\n" +
+			"and Kustomize roots (directories with kustomization.yaml).\n\n" +
+			"Exit codes: 0 nothing at or above --fail-on; 1 findings at or above --fail-on;\n" +
+			"2 usage, configuration or input errors.",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runE(cmd.Context(), streams, version, f, cmd.Flags().Changed, args)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.output, "output", "o", "table", "output format: "+strings.Join(FormatNames(), ", "))
+	fl.StringSliceVar(&f.checks, "checks", nil, "run only these check IDs (comma-separated)")
+	fl.StringSliceVar(&f.skip, "skip", nil, "do not run these check IDs (comma-separated)")
+	fl.StringVar(&f.minSeverity, "min-severity", "info", "run only checks of at least this severity: info, low, medium, high, critical")
+	fl.StringVar(&f.failOn, "fail-on", "none", "exit 1 when a finding at or above this severity is reported (none: never)")
+	fl.StringVar(&f.config, "config", "", "configuration file (default: .kubeharden.yaml found upward from the working directory)")
+	fl.BoolVar(&f.showSuppressed, "show-suppressed", false, "show findings suppressed by exceptions and annotations")
+	fl.StringVar(&f.color, "color", "auto", "colour the table output: auto (only on a terminal), always, never")
+	fl.StringArrayVar(&f.values, "values", nil, "Helm values file for charts (repeatable; later files win)")
+	fl.StringArrayVar(&f.set, "set", nil, "Helm value override key=value for charts (repeatable)")
+	fl.StringArrayVar(&f.setString, "set-string", nil, "Helm string value override key=value for charts (repeatable)")
+	fl.StringVar(&f.releaseName, "release-name", "release-name", "Helm release name used to render charts")
+	fl.StringVar(&f.releaseNamespace, "release-namespace", "default", "Helm release namespace used to render charts")
+	fl.StringVar(&f.kubeVersion, "kube-version", "", "Kubernetes version charts are rendered for (default: the Helm SDK's)")
+	return cmd
+}
+
+// selectChecks applies --checks, --skip and --min-severity to the catalogue.
+func selectChecks(only, skip []string, minSeverity string) ([]*check.Check, error) {
+	minSev, err := check.ParseSeverity(minSeverity)
+	if err != nil {
+		return nil, cmdutil.Usage("--min-severity: %v", err)
+	}
+	for _, id := range append(append([]string{}, only...), skip...) {
+		if checks.ByID(id) == nil {
+			return nil, cmdutil.Usage("unknown check %q (run 'kubeharden checks' for the list)", id)
+		}
+	}
+	want := map[string]bool{}
+	for _, id := range only {
+		want[id] = true
+	}
+	skipped := map[string]bool{}
+	for _, id := range skip {
+		skipped[id] = true
+	}
+	var out []*check.Check
+	for _, c := range checks.All() {
+		if (len(want) > 0 && !want[c.ID]) || skipped[c.ID] || c.Severity < minSev {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// failThreshold parses --fail-on: 0 means never fail on findings.
+func failThreshold(s string) (check.Severity, error) {
+	if s == "none" || s == "" {
+		return 0, nil
+	}
+	sev, err := check.ParseSeverity(s)
+	if err != nil {
+		return 0, cmdutil.Usage("--fail-on: %v (or none)", err)
+	}
+	return sev, nil
+}
+
+func loadConfig(path string) (*config.Config, error) {
+	known := func(id string) bool { return checks.ByID(id) != nil }
+	if path == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return &config.Config{}, nil
+		}
+		if path = config.Find(wd); path == "" {
+			return &config.Config{}, nil
+		}
+	}
+	cfg, err := config.Load(path, known)
+	if err != nil {
+		return nil, &cmdutil.ExitError{Code: 2, Err: err}
+	}
+	return cfg, nil
+}
+
+func runE(ctx context.Context, streams cmdutil.Streams, version string, f *flags, changed func(string) bool, args []string) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if len(args) == 0 {
+		return cmdutil.Usage("nothing to scan: give files or directories, or - for standard input")
+	}
+	format, ok := formats[f.output]
+	if !ok {
+		return cmdutil.Usage("-o must be one of %s, not %q", strings.Join(FormatNames(), ", "), f.output)
+	}
+	color, err := cmdutil.Color(f.color, streams.Out)
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig(f.config)
+	if err != nil {
+		return err
+	}
+	// The config file gives defaults; flags given on the command line win.
+	only, skip, minSev, failOn := f.checks, f.skip, f.minSeverity, f.failOn
+	if !changed("checks") && len(cfg.Checks) > 0 {
+		only = cfg.Checks
+	}
+	if !changed("skip") && len(cfg.Skip) > 0 {
+		skip = cfg.Skip
+	}
+	if !changed("min-severity") && cfg.MinSeverity != "" {
+		minSev = cfg.MinSeverity
+	}
+	if !changed("fail-on") && cfg.FailOn != "" {
+		failOn = cfg.FailOn
+	}
+	selected, err := selectChecks(only, skip, minSev)
+	if err != nil {
+		return err
+	}
+	threshold, err := failThreshold(failOn)
+	if err != nil {
+		return err
+	}
+	eng, err := engine.New(engine.Options{Checks: selected, Catalogue: checks.All(), Exceptions: cfg.Exceptions, Now: time.Now})
+	if err != nil {
+		return err
+	}
+	loader := manifest.Loader{Stdin: streams.In, Renderers: dirRenderers(f)}
+	loader.Load(ctx, args, eng)
+	rep := eng.Report()
+	if err := format(streams.Out, rep, render.Options{Color: color, ShowSuppressed: f.showSuppressed, ToolVersion: version}); err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+	return exitFor(rep, threshold)
+}
+
+// exitFor decides the exit code: input errors win over findings.
+func exitFor(rep *report.Report, threshold check.Severity) error {
+	if len(rep.Errors) > 0 {
+		return &cmdutil.ExitError{Code: 2}
+	}
+	if threshold > 0 && rep.CountAtLeast(threshold) > 0 {
+		return &cmdutil.ExitError{Code: 1}
+	}
+	return nil
+}
+
+// FormatNames lists the output formats.
+func FormatNames() []string {
+	var names []string
+	for n := range formats {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
