@@ -1,7 +1,10 @@
 package manifest
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 	"io"
 	"regexp"
 	"strconv"
@@ -81,6 +84,10 @@ func parse(c chunk, file string) (root *yaml.Node, perr *inventory.Error) {
 		if m := yamlLine.FindStringSubmatch(msg); m != nil {
 			if l, aerr := strconv.Atoi(m[1]); aerr == nil {
 				line = c.line + l - 1
+				// yaml.v3 numbers parser errors from 0 and scanner errors from 1.
+				if parserError(m[2]) {
+					line++
+				}
 			}
 			msg = m[2]
 		} else {
@@ -89,6 +96,21 @@ func parse(c chunk, file string) (root *yaml.Node, perr *inventory.Error) {
 		return nil, &inventory.Error{File: file, Line: line, Message: "invalid YAML: " + msg}
 	}
 	return &n, nil
+}
+
+// parserError reports whether a yaml.v3 message comes from its parser
+// (rather than its scanner): those messages carry a 0-based line.
+func parserError(msg string) bool {
+	if !strings.HasPrefix(msg, "did not find expected ") {
+		return false
+	}
+	rest := strings.TrimPrefix(msg, "did not find expected ")
+	for _, p := range []string{"',' or", "key", "node content", "'-' indicator", "<document start>"} {
+		if strings.HasPrefix(rest, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *Decoder) document(c chunk, file, source string, lim Limits, out Emitter) {
@@ -165,7 +187,11 @@ func (d *Decoder) object(m map[string]any, n *yaml.Node, off int, file, source s
 	obj, meta, ok := NewTyped(ref.Group(), kind)
 	if ok {
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(m, obj); err != nil {
-			fail(n, "%s does not decode as %s: %v", kind, apiVersion, err)
+			at, msg := explainTypeError(m, obj, n)
+			if msg == "" {
+				msg = err.Error()
+			}
+			fail(at, "%s %s does not decode as %s: %s", kind, nameOf(m), apiVersion, msg)
 			return
 		}
 	} else {
@@ -245,6 +271,10 @@ func (c *converter) value(n *yaml.Node, depth int) (any, error) {
 			key, err := c.key(k)
 			if err != nil {
 				return nil, err
+			}
+			if _, dup := m[key]; dup {
+				c.at = k
+				return nil, fmt.Errorf("duplicate key %q: a reader and the API server may disagree on which value applies", key)
 			}
 			val, err := c.value(v, depth+1)
 			if err != nil {
@@ -358,4 +388,45 @@ func mapValue(n *yaml.Node, key string) *yaml.Node {
 		}
 	}
 	return nil
+}
+
+func nameOf(m map[string]any) string {
+	if md, ok := m["metadata"].(map[string]any); ok {
+		if n, ok := md["name"].(string); ok {
+			return fmt.Sprintf("%q", n)
+		}
+	}
+	return "(unnamed)"
+}
+
+// explainTypeError re-decodes a map that failed typed conversion through
+// encoding/json, whose errors name the offending field, and returns the
+// node of that field and a readable message. It runs only on failure.
+func explainTypeError(m map[string]any, typed any, root *yaml.Node) (*yaml.Node, string) {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return root, ""
+	}
+	fresh := reflect.New(reflect.TypeOf(typed).Elem()).Interface()
+	err = json.Unmarshal(data, fresh)
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) || te.Field == "" {
+		return root, ""
+	}
+	at := root
+	cur := root
+	for _, seg := range strings.Split(te.Field, ".") {
+		v := mapValue(cur, seg)
+		if v == nil {
+			break
+		}
+		// Point at the key of the field, where a reader looks.
+		for i := 0; i+1 < len(cur.Content); i += 2 {
+			if cur.Content[i].Value == seg {
+				at = cur.Content[i]
+			}
+		}
+		cur = v
+	}
+	return at, fmt.Sprintf("field %s: want %s, got %s", te.Field, te.Type, te.Value)
 }

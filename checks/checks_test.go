@@ -1,0 +1,71 @@
+package checks
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/kubeharden/kubeharden/check"
+)
+
+// contract lists the check IDs promised to users; they never disappear.
+var contract = strings.Fields(`privileged-container privilege-escalation-allowed run-as-root writable-root-filesystem
+capabilities-not-dropped dangerous-capabilities-added seccomp-not-runtime-default host-network host-pid host-ipc
+host-path-volume host-port unsafe-sysctls proc-mount-unmasked apparmor-unconfined selinux-custom-options
+image-tag-latest image-not-pinned missing-resource-limits missing-resource-requests missing-liveness-probe
+missing-readiness-probe service-account-token-automounted default-service-account secret-in-env secret-in-configmap
+secret-manifest-plaintext cluster-admin-binding rbac-wildcard rbac-secrets-access rbac-escalation-verbs
+rbac-exec-attach rbac-pod-create rbac-node-proxy rbac-token-create rbac-webhook-config rbac-csr-approval
+rbac-anonymous-binding rbac-default-sa-binding netpol-allow-all pod-not-isolated ingress-without-tls
+ingress-nginx-snippet ingress-cors-wildcard service-nodeport service-external-ips namespace-without-pss-enforce
+workload-in-default-namespace`)
+
+func TestCatalogueIsValid(t *testing.T) {
+	if err := check.Validate(All()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestContractIDsPresent(t *testing.T) {
+	for _, id := range contract {
+		if ByID(id) == nil {
+			t.Errorf("check %q is part of the public contract but missing from the catalogue", id)
+		}
+	}
+}
+
+// Every check has pass and fail fixtures in its own domain's testdata,
+// and no fixture directory belongs to a check that does not exist.
+func TestFixturesPresent(t *testing.T) {
+	for _, d := range Domains() {
+		ids := map[string]bool{}
+		for _, c := range d.Checks {
+			ids[c.ID] = true
+			for _, kind := range []string{"pass", "fail"} {
+				files, _ := filepath.Glob(filepath.Join(d.Name, "testdata", c.ID, kind, "*.yaml"))
+				if len(files) == 0 {
+					t.Errorf("check %s (domain %s) has no %s fixtures in %s", c.ID, d.Name, kind, filepath.Join(d.Name, "testdata", c.ID, kind))
+				}
+			}
+		}
+		entries, err := os.ReadDir(filepath.Join(d.Name, "testdata"))
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.IsDir() && !ids[e.Name()] {
+				t.Errorf("%s/testdata/%s has fixtures for a check that is not in domain %s", d.Name, e.Name(), d.Name)
+			}
+		}
+	}
+}
+
+func TestCatalogueOrderStable(t *testing.T) {
+	for _, d := range Domains() {
+		if !sort.SliceIsSorted(d.Checks, func(i, j int) bool { return d.Checks[i].ID < d.Checks[j].ID }) {
+			t.Errorf("domain %s is not sorted by ID", d.Name)
+		}
+	}
+}

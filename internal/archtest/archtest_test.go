@@ -1,0 +1,64 @@
+// Package archtest holds tests about the shape of the code base.
+package archtest
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// core packages evaluate checks; they must not know where objects come
+// from (no cluster client, Helm, Kustomize) nor run programs.
+var core = []string{
+	"github.com/kubeharden/kubeharden/check",
+	"github.com/kubeharden/kubeharden/inventory",
+	"github.com/kubeharden/kubeharden/engine",
+	"github.com/kubeharden/kubeharden/report",
+	"github.com/kubeharden/kubeharden/pss",
+	"github.com/kubeharden/kubeharden/checks/...",
+}
+
+var forbidden = []string{
+	"k8s.io/client-go/rest",
+	"k8s.io/client-go/transport",
+	"k8s.io/client-go/kubernetes",
+	"k8s.io/client-go/tools",
+	"helm.sh/helm",
+	"sigs.k8s.io/kustomize",
+	"os/exec",
+}
+
+// net/http is not listed: k8s.io/apimachinery's type packages import it
+// for error helpers; what matters is that no client transport is linked.
+
+func TestCoreImportsNoSourcesOrExec(t *testing.T) {
+	args := append([]string{"list", "-deps", "-f", "{{.ImportPath}}"}, core...)
+	out, err := exec.Command("go", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 10 {
+		t.Fatalf("go list returned too few packages (%d): the test would prove nothing", len(deps))
+	}
+	for _, d := range deps {
+		for _, f := range forbidden {
+			if d == f || strings.HasPrefix(d, f+"/") {
+				t.Errorf("core depends on %s", d)
+			}
+		}
+	}
+}
+
+// The renderers read reports; they must not reach into sources either.
+func TestRenderersImportNoSources(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "github.com/kubeharden/kubeharden/render/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, d := range strings.Fields(string(out)) {
+		if strings.Contains(d, "kubeharden/source") || strings.HasPrefix(d, "k8s.io/client-go") || d == "os/exec" {
+			t.Errorf("renderers depend on %s", d)
+		}
+	}
+}

@@ -1,0 +1,48 @@
+package manifest
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// FuzzDecode feeds arbitrary bytes through the whole loader: splitting,
+// parsing, alias expansion, typed decoding and field location. It must
+// never panic or hang, every error must name the file and a line within
+// the input, and every object must locate its fields within the input.
+func FuzzDecode(f *testing.F) {
+	for _, seed := range []string{
+		pod,
+		"apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: a}}\n",
+		"---\n...\n---\n%YAML 1.1\n---\n{}\n",
+		"a: &a [*a]\n",
+		"apiVersion: v1\nkind: Pod\nmetadata: &m {name: x}\nspec: {<<: *m}\n",
+		"\xEF\xBB\xBFapiVersion: v1\r\nkind: Secret\r\n",
+		"{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"spec\":{\"replicas\":\"x\"}}",
+		"apiVersion: v1\nkind: Pod\nspec: [unclosed\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	lim := Limits{MaxDocumentBytes: 64 << 10, MaxNodes: 20_000, MaxDepth: 64}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var c collect
+		d := Decoder{Limits: lim}
+		if err := d.Decode(bytes.NewReader(data), "fuzz.yaml", "file", &c); err != nil {
+			t.Fatalf("read error from an in-memory reader: %v", err)
+		}
+		lines := bytes.Count(data, []byte("\n")) + 1
+		for _, e := range c.errors {
+			if e.File != "fuzz.yaml" || e.Line < 1 || e.Line > lines+1 || strings.TrimSpace(e.Message) == "" {
+				t.Fatalf("bad error position %+v for %d-line input", e, lines)
+			}
+		}
+		for _, o := range c.objects {
+			for _, p := range []string{"metadata.name", "spec.template.spec.containers[0].securityContext.privileged", "spec.containers[1]", `metadata.annotations["a.b/c"]`} {
+				if l := o.Locate(p).Line; l < 1 || l > lines {
+					t.Fatalf("path %s located at line %d of %d", p, l, lines)
+				}
+			}
+			_ = o.Pod()
+		}
+	})
+}
