@@ -4,6 +4,8 @@
 package jsonout
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 
@@ -90,6 +92,15 @@ func finding(f *report.Finding) Finding {
 	}
 }
 
+func object(o *report.Object) Object {
+	return Object{
+		Object:   o.Ref,
+		Origin:   origin(o.Origin),
+		Location: location(inventory.Location{File: o.Origin.File, Line: o.Origin.Line, Column: o.Origin.Column}),
+		PSS:      o.PSS,
+	}
+}
+
 // Build converts a report into the JSON document.
 func Build(rep *report.Report, opts render.Options) Document {
 	d := Document{
@@ -115,20 +126,98 @@ func Build(rep *report.Report, opts render.Options) Document {
 		}
 	}
 	for _, o := range rep.Objects {
-		d.Objects = append(d.Objects, Object{
-			Object:   o.Ref,
-			Origin:   origin(o.Origin),
-			Location: location(inventory.Location{File: o.Origin.File, Line: o.Origin.Line, Column: o.Origin.Column}),
-			PSS:      o.PSS,
-		})
+		d.Objects = append(d.Objects, object(o))
 	}
 	return d
 }
 
-// Render writes the report as indented JSON.
+// Render writes the report as JSON. It streams: one element is encoded at
+// a time, so memory does not grow with the size of the output. Each
+// finding, object, error and notice is one compact line, which keeps the
+// output greppable and avoids re-indenting tens of megabytes; the document
+// decodes to the same value as Build's.
 func Render(w io.Writer, rep *report.Report, opts render.Options) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(Build(rep, opts))
+	sw := &streamer{w: bufio.NewWriterSize(w, 64<<10)}
+	sw.enc = json.NewEncoder(&sw.buf)
+	sw.enc.SetEscapeHTML(false)
+	d := Build(&report.Report{Errors: rep.Errors, Notices: rep.Notices, Summary: rep.Summary}, opts)
+	sw.raw("{\n")
+	sw.field("tool", d.Tool, false)
+	sw.array("findings", len(rep.Findings), func(i int) any { return finding(rep.Findings[i]) }, false)
+	if opts.ShowSuppressed && len(rep.Suppressed) > 0 {
+		sw.array("suppressed", len(rep.Suppressed), func(i int) any { return finding(rep.Suppressed[i]) }, false)
+	}
+	sw.array("objects", len(rep.Objects), func(i int) any { return object(rep.Objects[i]) }, false)
+	sw.array("errors", len(d.Errors), func(i int) any { return d.Errors[i] }, false)
+	sw.array("notices", len(d.Notices), func(i int) any { return d.Notices[i] }, false)
+	sw.field("summary", d.Summary, true)
+	sw.raw("}\n")
+	if sw.err != nil {
+		return sw.err
+	}
+	return sw.w.Flush()
+}
+
+type streamer struct {
+	w   *bufio.Writer
+	buf bytes.Buffer
+	enc *json.Encoder
+	err error
+}
+
+func (s *streamer) raw(str string) {
+	if s.err == nil {
+		_, s.err = s.w.WriteString(str)
+	}
+}
+
+// value writes v as compact JSON, without a trailing newline.
+func (s *streamer) value(v any) {
+	if s.err != nil {
+		return
+	}
+	s.buf.Reset()
+	if s.err = s.enc.Encode(v); s.err != nil {
+		return
+	}
+	_, s.err = s.w.Write(bytes.TrimSuffix(s.buf.Bytes(), []byte("\n")))
+}
+
+func (s *streamer) key(name string) {
+	s.raw("  \"" + name + "\": ")
+}
+
+func (s *streamer) end(last bool) {
+	if last {
+		s.raw("\n")
+	} else {
+		s.raw(",\n")
+	}
+}
+
+func (s *streamer) field(name string, v any, last bool) {
+	s.key(name)
+	s.value(v)
+	s.end(last)
+}
+
+func (s *streamer) array(name string, n int, at func(int) any, last bool) {
+	s.key(name)
+	if n == 0 {
+		s.raw("[]")
+		s.end(last)
+		return
+	}
+	s.raw("[\n")
+	for i := 0; i < n; i++ {
+		s.raw("    ")
+		s.value(at(i))
+		if i < n-1 {
+			s.raw(",\n")
+		} else {
+			s.raw("\n")
+		}
+	}
+	s.raw("  ]")
+	s.end(last)
 }
