@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,33 +70,46 @@ func (d *Decoder) Decode(r io.Reader, file, source string, out Emitter) error {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// parse parses one document into a node tree, turning parser errors (and
-// parser panics) into an error positioned in the file.
-func parse(c chunk, file string) (root *yaml.Node, perr *inventory.Error) {
+// parse parses a chunk into node trees, turning parser errors (and parser
+// panics) into an error positioned in the file. A chunk normally holds one
+// document, but a file whose lines end in a bare CR is not split on its
+// "---" lines, so every document of the chunk is returned.
+func parse(c chunk, file string) (docs []*yaml.Node, perr *inventory.Error) {
 	defer func() {
 		if r := recover(); r != nil {
-			root, perr = nil, &inventory.Error{File: file, Line: c.line, Message: fmt.Sprintf("YAML parser failed on this document: %v", r)}
+			perr = &inventory.Error{File: file, Line: c.line, Message: fmt.Sprintf("YAML parser failed on this document: %v", r)}
 		}
 	}()
-	var n yaml.Node
-	if err := yaml.Unmarshal(c.data, &n); err != nil {
-		msg := err.Error()
-		line := c.line
-		if m := yamlLine.FindStringSubmatch(msg); m != nil {
-			if l, aerr := strconv.Atoi(m[1]); aerr == nil {
-				line = c.line + l - 1
-				// yaml.v3 numbers parser errors from 0 and scanner errors from 1.
-				if parserError(m[2]) {
-					line++
-				}
-			}
-			msg = m[2]
-		} else {
-			msg = strings.TrimPrefix(msg, "yaml: ")
+	dec := yaml.NewDecoder(bytes.NewReader(c.data))
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return docs, nil
 		}
-		return nil, &inventory.Error{File: file, Line: line, Message: "invalid YAML: " + msg}
+		if err != nil {
+			return docs, yamlError(err, c, file)
+		}
+		docs = append(docs, &n)
 	}
-	return &n, nil
+}
+
+func yamlError(err error, c chunk, file string) *inventory.Error {
+	msg := err.Error()
+	line := c.line
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		if l, aerr := strconv.Atoi(m[1]); aerr == nil {
+			line = c.line + l - 1
+			// yaml.v3 numbers parser errors from 0 and scanner errors from 1.
+			if parserError(m[2]) {
+				line++
+			}
+		}
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	return &inventory.Error{File: file, Line: line, Message: "invalid YAML: " + msg}
 }
 
 // parserError reports whether a yaml.v3 message comes from its parser
@@ -114,11 +128,16 @@ func parserError(msg string) bool {
 }
 
 func (d *Decoder) document(c chunk, file, source string, lim Limits, out Emitter) {
-	n, perr := parse(c, file)
+	docs, perr := parse(c, file)
+	for _, n := range docs {
+		d.node(n, c, file, source, lim, out)
+	}
 	if perr != nil {
 		out.Error(*perr)
-		return
 	}
+}
+
+func (d *Decoder) node(n *yaml.Node, c chunk, file, source string, lim Limits, out Emitter) {
 	if n.Kind == yaml.DocumentNode {
 		if len(n.Content) == 0 {
 			return

@@ -267,3 +267,14 @@ func TestDuplicateKeysRejected(t *testing.T) {
 		t.Fatalf("objects=%d errors=%v", len(c.objects), c.errors)
 	}
 }
+
+func TestCarriageReturnOnlyLineEndings(t *testing.T) {
+	src := strings.ReplaceAll(fmt.Sprintf(pod, "a")+"---\n"+fmt.Sprintf(pod, "b"), "\n", "\r")
+	c := decode(t, src, DefaultLimits)
+	if len(c.errors) != 0 || len(c.objects) != 2 {
+		t.Fatalf("CR-only file: objects=%d errors=%v (no document may be dropped)", len(c.objects), c.errors)
+	}
+	if l := c.objects[1].Locate("spec.containers[0].securityContext.privileged").Line; l != 21 {
+		t.Errorf("second document's field on line %d, want 21", l)
+	}
+}

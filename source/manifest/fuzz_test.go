@@ -30,7 +30,9 @@ func FuzzDecode(f *testing.F) {
 		if err := d.Decode(bytes.NewReader(data), "fuzz.yaml", "file", &c); err != nil {
 			t.Fatalf("read error from an in-memory reader: %v", err)
 		}
-		lines := bytes.Count(data, []byte("\n")) + 1
+		// Count lines as YAML does: CRLF, CR and LF each end a line.
+		norm := bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+		lines := bytes.Count(norm, []byte("\n")) + bytes.Count(norm, []byte("\r")) + 1
 		for _, e := range c.errors {
 			if e.File != "fuzz.yaml" || e.Line < 1 || e.Line > lines+1 || strings.TrimSpace(e.Message) == "" {
 				t.Fatalf("bad error position %+v for %d-line input", e, lines)
