@@ -1,0 +1,142 @@
+package network
+
+import (
+	"fmt"
+	"net"
+	"strings"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/kubeharden/kubeharden/check"
+	"github.com/kubeharden/kubeharden/inventory"
+)
+
+// A NetworkPolicy rule must not admit every peer on every port. An ingress
+// (egress) rule is allow-all when it has no ports restriction and either
+// lists no from (to) peers, or lists a peer that selects everything: an
+// ipBlock whose CIDR has prefix length 0 (0.0.0.0/0, ::/0) and no except,
+// or an empty namespaceSelector with no or an empty podSelector.
+//
+// A rule restricted by ports does not fire, even with an allow-all peer:
+// "egress to anywhere on 53" for DNS and "ingress from anywhere on 443" for
+// a public web server are deliberate, narrow openings, and the policy still
+// constrains every other port. A ports entry that names a protocol but no
+// port, or spans the whole range 1-65535, restricts nothing and does not
+// count. An ipBlock with an except list is taken as deliberate carving (the
+// usual "internet but not the metadata service" egress) and does not fire.
+// podSelector {} alone selects only the policy's own namespace: not allow-all.
+var _ = registry.Add(&check.Check{
+	ID:       "netpol-allow-all",
+	Title:    "NetworkPolicy rule allows all traffic",
+	Severity: check.High,
+	Refs: []check.Ref{
+		{Framework: check.CIS, ID: "5.3.2", Title: "Ensure that all Namespaces have Network Policies defined"},
+		{Framework: check.NSA, ID: "Network separation and hardening", Title: "Network policies"},
+	},
+	Description: "A NetworkPolicy rule with no peers, or with a peer matching every address (ipBlock 0.0.0.0/0 or ::/0 " +
+		"without except) or every pod of every namespace (empty namespaceSelector), and no port list, admits all " +
+		"traffic in that direction. Pods it selects look isolated but are reachable from (or can reach) anything, so an " +
+		"attacker who compromises any workload, or anyone on the internet for ipBlock rules, can move laterally into " +
+		"them or exfiltrate from them. Rules limited to specific ports are not reported: they are a deliberate, narrow " +
+		"opening such as DNS egress. Ports entries naming only a protocol, or spanning 1-65535, are no restriction.",
+	Remediation: "Replace the catch-all with the peers that actually need access: a podSelector for the client pods, a " +
+		"namespaceSelector with labels (for example kubernetes.io/metadata.name) for other namespaces, or an " +
+		"ipBlock limited to the networks involved. If the opening is intended, restrict it to the ports the workload serves.",
+	Kinds: []string{"NetworkPolicy"},
+	Object: func(o *inventory.Object) []check.Result {
+		np, ok := o.Typed.(*networkingv1.NetworkPolicy)
+		if !ok {
+			return nil
+		}
+		var out []check.Result
+		for i, r := range np.Spec.Ingress {
+			out = append(out, allowAllRule(ruleDir{"spec.ingress", "from", "ingress", "admits traffic from"}, i, r.Ports, r.From)...)
+		}
+		for i, r := range np.Spec.Egress {
+			out = append(out, allowAllRule(ruleDir{"spec.egress", "to", "egress", "allows traffic to"}, i, r.Ports, r.To)...)
+		}
+		return out
+	},
+})
+
+// ruleDir names the fields and words of one direction of a policy.
+type ruleDir struct {
+	rules, peers, noun, verb string
+}
+
+func allowAllRule(d ruleDir, i int, ports []networkingv1.NetworkPolicyPort, peers []networkingv1.NetworkPolicyPeer) []check.Result {
+	open, onPorts := unrestrictedPorts(ports)
+	if !open {
+		return nil
+	}
+	path := inventory.Index(d.rules, i)
+	if len(peers) == 0 {
+		everyone := "every source"
+		if d.noun == "egress" {
+			everyone = "every destination"
+		}
+		return []check.Result{{Path: path, Message: fmt.Sprintf("%s rule %d %s %s %s: it lists no %s peers", d.noun, i, d.verb, everyone, onPorts, d.peers)}}
+	}
+	var out []check.Result
+	for j, p := range peers {
+		field, what := matchesAll(p)
+		if field == "" {
+			continue
+		}
+		out = append(out, check.Result{
+			Path:    inventory.Join(path, inventory.Index(d.peers, j), field),
+			Message: fmt.Sprintf("%s rule %d %s %s %s", d.noun, i, d.verb, what, onPorts),
+		})
+	}
+	return out
+}
+
+// unrestrictedPorts reports whether a rule's ports leave every port open,
+// and how to say so.
+func unrestrictedPorts(ports []networkingv1.NetworkPolicyPort) (bool, string) {
+	if len(ports) == 0 {
+		return true, "on every port"
+	}
+	for _, p := range ports {
+		whole := p.Port == nil ||
+			(p.Port.Type == intstr.Int && p.Port.IntVal <= 1 && p.EndPort != nil && *p.EndPort >= 65535)
+		if whole {
+			proto := "TCP"
+			if p.Protocol != nil && *p.Protocol != "" {
+				proto = string(*p.Protocol)
+			}
+			return true, fmt.Sprintf("on every %s port", proto)
+		}
+	}
+	return false, ""
+}
+
+// matchesAll returns the field of a peer that makes it select everything,
+// relative to the peer, and a description; "" when the peer is narrower.
+func matchesAll(p networkingv1.NetworkPolicyPeer) (field, what string) {
+	if b := p.IPBlock; b != nil {
+		_, n, err := net.ParseCIDR(strings.TrimSpace(b.CIDR))
+		if err != nil || len(b.Except) > 0 {
+			return "", ""
+		}
+		if ones, _ := n.Mask.Size(); ones != 0 {
+			return "", ""
+		}
+		family := "IPv6"
+		if n.IP.To4() != nil {
+			family = "IPv4"
+		}
+		return "ipBlock.cidr", fmt.Sprintf("every %s address (ipBlock %s without except)", family, b.CIDR)
+	}
+	if emptySelector(p.NamespaceSelector) && (p.PodSelector == nil || emptySelector(p.PodSelector)) {
+		return "namespaceSelector", "every pod of every namespace (empty namespaceSelector)"
+	}
+	return "", ""
+}
+
+// emptySelector reports whether a selector is present and selects everything.
+func emptySelector(s *metav1.LabelSelector) bool {
+	return s != nil && len(s.MatchLabels) == 0 && len(s.MatchExpressions) == 0
+}

@@ -1,0 +1,121 @@
+package network
+
+import (
+	"fmt"
+	"strconv"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/kubeharden/kubeharden/check"
+	"github.com/kubeharden/kubeharden/inventory"
+)
+
+// Every pod of a namespace that uses NetworkPolicies must be selected by
+// at least one of them: a pod no policy selects accepts and sends any
+// traffic. The check only speaks about namespaces for which the scanned set
+// holds at least one NetworkPolicy; without any we cannot tell a namespace
+// with no policies from policies that were simply not scanned (coverage of
+// namespaces without any policy is left to a separate check). Objects
+// without a namespace form their own group "" together with the policies
+// that have none, since they are applied to the same namespace. A policy of
+// either direction (Ingress or Egress) counts as selecting the pod.
+// hostNetwork pods are skipped: NetworkPolicy behaviour for them is
+// undefined (most plugins ignore them), so no policy could isolate them;
+// host-network is reported by its own check.
+var _ = registry.Add(&check.Check{
+	ID:       "pod-not-isolated",
+	Title:    "Pod not selected by any NetworkPolicy",
+	Severity: check.Medium,
+	Refs: []check.Ref{
+		{Framework: check.CIS, ID: "5.3.2", Title: "Ensure that all Namespaces have Network Policies defined"},
+		{Framework: check.NSA, ID: "Network separation and hardening", Title: "Network policies"},
+	},
+	Description: "Kubernetes pods are non-isolated until a NetworkPolicy selects them: they accept connections from " +
+		"every pod in the cluster and can connect anywhere. In a namespace that does use NetworkPolicies, a workload " +
+		"whose pod labels no policy's podSelector matches is usually an oversight (a renamed label, a new component " +
+		"without a policy) and is an open door for lateral movement. The check is reported only for namespaces that " +
+		"have at least one NetworkPolicy in the scanned set, because a policy outside the scan could cover the pod, " +
+		"and not for hostNetwork pods, which NetworkPolicies do not reliably apply to.",
+	Remediation: "Add a default-deny policy to the namespace (podSelector: {} with policyTypes Ingress and Egress) and " +
+		"explicit allow policies for the traffic each workload needs, or fix the pod template labels so that the " +
+		"intended policy's podSelector matches them.",
+	Kinds: append(append([]string(nil), inventory.PodKinds...), "NetworkPolicy"),
+	Set: func() check.SetEval {
+		return &isolation{selectors: map[string][]labels.Selector{}, hasPolicy: map[string]bool{}}
+	},
+})
+
+// isolation gathers the pod selectors of each namespace's policies and the
+// pods to match against them.
+type isolation struct {
+	selectors map[string][]labels.Selector
+	hasPolicy map[string]bool
+	pods      []isolatedPod
+}
+
+type isolatedPod struct {
+	namespace string
+	labels    labels.Set
+	path      string
+	noun      string
+	target    *check.Target
+}
+
+func (e *isolation) Observe(o *inventory.Object) {
+	if np, ok := o.Typed.(*networkingv1.NetworkPolicy); ok {
+		e.hasPolicy[o.Namespace] = true
+		// An invalid selector (rejected by the API server anyway) selects nothing.
+		if sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector); err == nil {
+			e.selectors[o.Namespace] = append(e.selectors[o.Namespace], sel)
+		}
+		return
+	}
+	p := o.Pod()
+	if p == nil || p.Spec.HostNetwork {
+		return
+	}
+	path := inventory.Join(p.MetaPath, "labels")
+	noun := "its pod template"
+	if o.Kind == "Pod" {
+		noun = "this pod"
+	}
+	e.pods = append(e.pods, isolatedPod{
+		namespace: o.Namespace,
+		labels:    labels.Set(p.Meta.Labels),
+		path:      path,
+		noun:      noun,
+		target:    check.Pin(o, path),
+	})
+}
+
+func (e *isolation) Finish(report func(t *check.Target, r check.Result)) {
+	for _, p := range e.pods {
+		if !e.hasPolicy[p.namespace] {
+			continue
+		}
+		selected := false
+		for _, s := range e.selectors[p.namespace] {
+			if s.Matches(p.labels) {
+				selected = true
+				break
+			}
+		}
+		if selected {
+			continue
+		}
+		where := "in namespace " + strconv.Quote(p.namespace)
+		if p.namespace == "" {
+			where = "without a namespace in the scanned set"
+		}
+		shown := "no labels"
+		if len(p.labels) > 0 {
+			shown = "labels " + p.labels.String()
+		}
+		report(p.target, check.Result{
+			Path:    p.path,
+			Message: fmt.Sprintf("no NetworkPolicy %s selects %s (%s): its pods accept and send any traffic", where, p.noun, shown),
+		})
+	}
+}

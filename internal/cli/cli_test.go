@@ -1,0 +1,309 @@
+package cli_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kubeharden/kubeharden/internal/cli"
+)
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func run(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := cli.Main(args, cli.Streams{In: strings.NewReader(stdin), Out: &out, Err: &errb})
+	return result{code, out.String(), errb.String()}
+}
+
+type doc struct {
+	Findings []struct {
+		Check    string
+		Severity string
+		Object   struct{ Kind, Namespace, Name string }
+		Location struct {
+			File string
+			Line int
+		}
+		Message, Remediation string
+	}
+	Suppressed []struct{ Check string }
+	Objects    []struct {
+		Object struct{ Kind, Name string }
+		PSS    *struct {
+			Level   string
+			Failing []string
+		}
+	}
+	Errors []struct {
+		File    string
+		Line    int
+		Message string
+	}
+	Notices []struct{ Kind, File string }
+	Summary struct {
+		Objects, Findings, Suppressed, Errors int
+	}
+}
+
+func parse(t *testing.T, r result) doc {
+	t.Helper()
+	var d doc
+	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s\nstderr: %s", err, r.stdout, r.stderr)
+	}
+	return d
+}
+
+const repo = "../.."
+
+func write(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const privileged = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: example.org/web:latest
+        securityContext:
+          privileged: true
+`
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	f := write(t, dir, "dep.yaml", privileged)
+	if r := run(t, "", "scan", f, "-o", "json"); r.code != 0 {
+		t.Errorf("default --fail-on none: exit %d, want 0", r.code)
+	}
+	if r := run(t, "", "scan", f, "-o", "json", "--fail-on", "critical"); r.code != 1 {
+		t.Errorf("--fail-on critical with a privileged container: exit %d, want 1", r.code)
+	}
+	if r := run(t, "", "scan", f, "-o", "json", "--fail-on", "critical", "--skip", "privileged-container"); r.code != 0 {
+		t.Errorf("--skip the only critical check: exit %d, want 0 (%s)", r.code, r.stdout[:min(len(r.stdout), 300)])
+	}
+	for _, args := range [][]string{
+		{"scan"},
+		{"scan", f, "-o", "xml"},
+		{"scan", f, "--checks", "no-such-check"},
+		{"scan", f, "--fail-on", "severe"},
+		{"scan", f, "--min-severity", "huge"},
+		{"scan", f, "--no-such-flag"},
+		{"checks", "explain", "no-such-check"},
+		{"frobnicate"},
+	} {
+		if r := run(t, "", args...); r.code != 2 || r.stderr == "" {
+			t.Errorf("%v: exit %d, stderr %q; want 2 with a message", args, r.code, r.stderr)
+		}
+	}
+}
+
+func TestChecksAndMinSeverity(t *testing.T) {
+	f := write(t, t.TempDir(), "dep.yaml", privileged)
+	d := parse(t, run(t, "", "scan", f, "-o", "json", "--checks", "privileged-container,image-tag-latest"))
+	for _, fd := range d.Findings {
+		if fd.Check != "privileged-container" && fd.Check != "image-tag-latest" {
+			t.Errorf("--checks ran %s", fd.Check)
+		}
+	}
+	if len(d.Findings) != 2 {
+		t.Errorf("got %d findings, want 2", len(d.Findings))
+	}
+	d = parse(t, run(t, "", "scan", f, "-o", "json", "--min-severity", "critical"))
+	for _, fd := range d.Findings {
+		if fd.Severity != "critical" {
+			t.Errorf("--min-severity critical reported %s (%s)", fd.Check, fd.Severity)
+		}
+	}
+}
+
+func TestStdinAndBadInputInEveryFormat(t *testing.T) {
+	dir := t.TempDir()
+	bad := write(t, dir, "bad.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec: [unclosed\n")
+	good := write(t, dir, "good.yaml", privileged)
+	r := run(t, privileged, "scan", "-", "-o", "json")
+	if d := parse(t, r); len(d.Findings) == 0 || d.Findings[0].Location.File != "<stdin>" {
+		t.Errorf("stdin not scanned or not named: %+v", d.Findings)
+	}
+	for _, format := range []string{"json", "table", "sarif", "junit"} {
+		r := run(t, "", "scan", bad, good, "-o", format)
+		if r.code != 2 {
+			t.Errorf("-o %s: malformed input exited %d, want 2", format, r.code)
+		}
+		if !strings.Contains(r.stdout, "bad.yaml") || !strings.Contains(r.stdout, "5") {
+			t.Errorf("-o %s: output does not name bad.yaml and its line:\n%s", format, r.stdout)
+		}
+		if !strings.Contains(r.stdout, "privileged-container") {
+			t.Errorf("-o %s: the good file was not scanned next to the bad one", format)
+		}
+		if strings.Contains(r.stderr, "panic") {
+			t.Errorf("-o %s: panic: %s", format, r.stderr)
+		}
+	}
+	d := parse(t, run(t, "", "scan", bad, good, "-o", "json"))
+	if len(d.Errors) != 1 || !strings.HasSuffix(d.Errors[0].File, "bad.yaml") || d.Errors[0].Line != 5 {
+		t.Errorf("errors: %+v", d.Errors)
+	}
+}
+
+func TestConfigExceptions(t *testing.T) {
+	dir := t.TempDir()
+	f := write(t, dir, "dep.yaml", privileged)
+	cfg := write(t, dir, "kh.yaml", `exceptions:
+- check: privileged-container
+  kind: Deployment
+  namespace: shop
+  name: "w*"
+  reason: needs raw devices until TICKET-9 lands
+- checks: [image-tag-latest]
+  name: web
+  reason: temporary
+  expires: 2020-01-01
+- check: host-pid
+  namespace: nowhere
+  reason: matches nothing
+`)
+	d := parse(t, run(t, "", "scan", f, "-o", "json", "--config", cfg, "--show-suppressed"))
+	for _, fd := range d.Findings {
+		if fd.Check == "privileged-container" {
+			t.Error("exception did not suppress privileged-container")
+		}
+	}
+	latest := false
+	for _, fd := range d.Findings {
+		latest = latest || fd.Check == "image-tag-latest"
+	}
+	if !latest {
+		t.Error("an expired exception must stop suppressing")
+	}
+	if d.Summary.Suppressed != 1 || len(d.Suppressed) != 1 {
+		t.Errorf("suppressed: summary %d, listed %d", d.Summary.Suppressed, len(d.Suppressed))
+	}
+	kinds := map[string]bool{}
+	for _, n := range d.Notices {
+		kinds[n.Kind] = true
+	}
+	if !kinds["expired-exception"] || !kinds["unused-exception"] {
+		t.Errorf("notices: %+v", d.Notices)
+	}
+
+	// A config mistake is an error with file and line, exit 2.
+	badCfg := write(t, dir, "bad.yaml", "exceptions:\n- check: privileged-container\n  namesapce: shop\n  reason: x\n- check: no-such-check\n  reason: y\n- check: host-pid\n")
+	r := run(t, "", "scan", f, "--config", badCfg)
+	if r.code != 2 || !strings.Contains(r.stderr, "bad.yaml:2") || !strings.Contains(r.stderr, "namesapce") ||
+		!strings.Contains(r.stderr, "bad.yaml:5") || !strings.Contains(r.stderr, "bad.yaml:7") || !strings.Contains(r.stderr, "reason") {
+		t.Errorf("bad config: exit %d stderr %s", r.code, r.stderr)
+	}
+}
+
+func TestConfigFoundUpward(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "a", "b")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := write(t, dir, "dep.yaml", privileged)
+	write(t, dir, ".kubeharden.yaml", "skip: [privileged-container]\n")
+	wd, _ := os.Getwd()
+	t.Cleanup(func() { os.Chdir(wd) })
+	if err := os.Chdir(sub); err != nil {
+		t.Fatal(err)
+	}
+	d := parse(t, run(t, "", "scan", f, "-o", "json"))
+	for _, fd := range d.Findings {
+		if fd.Check == "privileged-container" {
+			t.Fatal(".kubeharden.yaml in a parent directory was not used")
+		}
+	}
+}
+
+func TestAnnotationNeedsReason(t *testing.T) {
+	src := strings.Replace(privileged, "  namespace: shop\n", "  namespace: shop\n  annotations:\n    kubeharden.io/ignore: privileged-container\n", 1)
+	f := write(t, t.TempDir(), "dep.yaml", src)
+	d := parse(t, run(t, "", "scan", f, "-o", "json"))
+	found := false
+	for _, fd := range d.Findings {
+		found = found || fd.Check == "privileged-container"
+	}
+	if !found || len(d.Notices) == 0 {
+		t.Errorf("an ignore annotation without a reason must not suppress, and must be reported: %+v", d.Notices)
+	}
+}
+
+func TestPSSLevels(t *testing.T) {
+	d := parse(t, run(t, "", "scan", filepath.Join(repo, "examples"), "-o", "json"))
+	levels := map[string]string{}
+	for _, o := range d.Objects {
+		if o.PSS != nil {
+			levels[o.Object.Name] = o.PSS.Level
+		}
+	}
+	if levels["vulnerable-app"] != "privileged" || levels["backend"] != "restricted" {
+		t.Errorf("PSS levels: %v", levels)
+	}
+}
+
+func TestHardenedExamplesScanClean(t *testing.T) {
+	r := run(t, "", "scan", filepath.Join(repo, "examples", "hardened"), "-o", "json", "--fail-on", "info")
+	d := parse(t, r)
+	for _, f := range d.Findings {
+		t.Errorf("%s:%d: %s: %s", f.Location.File, f.Location.Line, f.Check, f.Message)
+	}
+	if r.code != 0 || d.Summary.Objects < 10 {
+		t.Errorf("exit %d, %d objects", r.code, d.Summary.Objects)
+	}
+}
+
+func TestInsecureExamplesFire(t *testing.T) {
+	d := parse(t, run(t, "", "scan", filepath.Join(repo, "examples", "insecure"), "-o", "json"))
+	got := map[string]bool{}
+	for _, f := range d.Findings {
+		got[f.Check] = true
+		if f.Location.File == "" || f.Location.Line < 1 || f.Remediation == "" {
+			t.Errorf("finding without file:line or remediation: %+v", f)
+		}
+	}
+	for _, id := range []string{"privileged-container", "run-as-root", "secret-in-env", "image-tag-latest", "missing-resource-limits",
+		"host-network", "host-pid", "host-path-volume", "host-port", "dangerous-capabilities-added", "secret-in-configmap",
+		"secret-manifest-plaintext", "cluster-admin-binding", "rbac-wildcard", "rbac-secrets-access", "rbac-exec-attach",
+		"rbac-anonymous-binding", "netpol-allow-all", "ingress-without-tls", "ingress-nginx-snippet", "ingress-cors-wildcard",
+		"service-nodeport", "service-external-ips", "namespace-without-pss-enforce", "workload-in-default-namespace", "pod-not-isolated"} {
+		if !got[id] {
+			t.Errorf("insecure examples do not trigger %s", id)
+		}
+	}
+}
+
+func TestChecksCommand(t *testing.T) {
+	r := run(t, "", "checks", "-o", "json")
+	var list []struct{ ID, Severity, Remediation string }
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil || len(list) < 47 {
+		t.Fatalf("checks -o json: %v, %d checks", err, len(list))
+	}
+	r = run(t, "", "checks", "explain", "privileged-container")
+	for _, want := range []string{"Severity: critical", "Remediation", "CIS 5.2.2", "kubeharden.io/ignore"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("explain lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
