@@ -1,0 +1,66 @@
+package rbac
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kubeharden/kubeharden/check"
+	"github.com/kubeharden/kubeharden/inventory"
+)
+
+// No rule of a Role or ClusterRole may use a wildcard: "*" in apiGroups,
+// resources or verbs, or "*/<subresource>" in resources. One finding per
+// rule, at its first wildcard in the order apiGroups, resources, verbs
+// (the order kubectl prints them in). Exempt: the API server's built-in
+// defaults (labelled kubernetes.io/bootstrapping=rbac-defaults), whose
+// findings nobody can act on; aggregated ClusterRoles are judged on the
+// rules they carry.
+var _ = registry.Add(&check.Check{
+	ID:       "rbac-wildcard",
+	Title:    "Role uses wildcards",
+	Severity: check.High,
+	Refs: []check.Ref{
+		{Framework: check.CIS, ID: "5.1.3", Title: "Minimize wildcard use in Roles and ClusterRoles"},
+		{Framework: check.NSA, ID: "Authentication and authorization", Title: "Role-based access control"},
+	},
+	Description: "Reports Role and ClusterRole rules with \"*\" in apiGroups, resources or verbs, or a \"*/<subresource>\" resource. " +
+		"A wildcard grants every group, resource or verb, including those that upgrades and CustomResourceDefinitions add " +
+		"later, so the rule usually reaches far more than intended (Secrets, pods/exec, escalate, impersonate) and keeps " +
+		"growing. High rather than critical because one wildcard can still be bounded by the other fields; with all three " +
+		"the rule comes close to cluster-admin. The API server's built-in roles are not reported.",
+	Remediation: "Replace each \"*\" with the explicit API groups, resources and verbs the subject uses (kubectl auth can-i " +
+		"--list and the audit log show what it needs), and re-list new resources deliberately when they appear.",
+	Kinds: roleKinds,
+	Object: func(o *inventory.Object) []check.Result {
+		rules, ok := roleRules(o)
+		if !ok {
+			return nil
+		}
+		var out []check.Result
+		for i, r := range rules {
+			var fields []string
+			at := ""
+			for _, f := range []struct {
+				name    string
+				entries []string
+			}{{"apiGroups", r.APIGroups}, {"resources", r.Resources}, {"verbs", r.Verbs}} {
+				for j, e := range f.entries {
+					if wildcard(e) {
+						fields = append(fields, fmt.Sprintf("%s (%q)", f.name, e))
+						if at == "" {
+							at = inventory.Join(inventory.Index("rules", i), inventory.Index(f.name, j))
+						}
+						break
+					}
+				}
+			}
+			if at != "" {
+				out = append(out, check.Result{
+					Path:    at,
+					Message: fmt.Sprintf("%s %q rules[%d] uses a wildcard in %s", o.Kind, o.Name, i, strings.Join(fields, ", ")),
+				})
+			}
+		}
+		return out
+	},
+})
