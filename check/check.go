@@ -41,6 +41,12 @@ type Check struct {
 	// every pod-bearing kind).
 	Kinds []string
 
+	// NeedsCluster marks a check that is only meaningful over a whole
+	// cluster (a namespace without a quota, a binding to a missing service
+	// account): it runs only when the source guarantees the inventory is
+	// complete, as a live cluster scan does, never on a set of manifests.
+	NeedsCluster bool
+
 	// Object evaluates a single object. It must be a pure function.
 	Object func(o *inventory.Object) []Result
 	// Set, for checks that need several objects (a pod and the network

@@ -38,6 +38,15 @@ type Options struct {
 	Exceptions []*Exception
 	// Now returns the current time; it decides whether exceptions expired.
 	Now func() time.Time
+	// Complete says the objects are a whole cluster (a live scan), so
+	// checks marked NeedsCluster run; otherwise they are left out.
+	Complete bool
+}
+
+// objectKey identifies an object across contexts.
+type objectKey struct {
+	context string
+	ref     inventory.Ref
 }
 
 // Engine evaluates objects. Evaluate, Object and Error are safe for
@@ -60,7 +69,7 @@ type Engine struct {
 	errors     []inventory.Error
 	notices    []report.Notice
 	ignores    []*ignoreRecord
-	ignoreByID map[inventory.Ref]*ignoreRecord
+	ignoreByID map[objectKey]*ignoreRecord
 }
 
 // New validates the checks and builds an engine.
@@ -79,12 +88,11 @@ func New(opts Options) (*Engine, error) {
 	e := &Engine{
 		byKind:     map[string][]*check.Check{},
 		sets:       map[string][]int{},
-		checks:     opts.Checks,
 		known:      map[string]bool{},
 		exceptions: opts.Exceptions,
 		now:        now(),
 		pss:        ev,
-		ignoreByID: map[inventory.Ref]*ignoreRecord{},
+		ignoreByID: map[objectKey]*ignoreRecord{},
 	}
 	cat := opts.Catalogue
 	if cat == nil {
@@ -94,6 +102,10 @@ func New(opts Options) (*Engine, error) {
 		e.known[c.ID] = true
 	}
 	for _, c := range opts.Checks {
+		if c.NeedsCluster && !opts.Complete {
+			continue
+		}
+		e.checks = append(e.checks, c)
 		if c.Set != nil {
 			idx := len(e.setEvals)
 			e.setEvals = append(e.setEvals, c.Set())
@@ -114,6 +126,14 @@ func New(opts Options) (*Engine, error) {
 func (e *Engine) Error(err inventory.Error) {
 	e.mu.Lock()
 	e.errors = append(e.errors, err)
+	e.mu.Unlock()
+}
+
+// Notice records something the user must know about the scan itself,
+// such as a kind the source was not allowed to list.
+func (e *Engine) Notice(n report.Notice) {
+	e.mu.Lock()
+	e.notices = append(e.notices, n)
 	e.mu.Unlock()
 }
 
@@ -149,7 +169,7 @@ func (e *Engine) Evaluate(o *inventory.Object) {
 	e.suppressed = append(e.suppressed, silenced...)
 	if ign != nil {
 		e.ignores = append(e.ignores, ign)
-		e.ignoreByID[o.Ref] = ign
+		e.ignoreByID[objectKey{o.Origin.Context, o.Ref}] = ign
 	}
 	for _, i := range e.sets[o.Kind] {
 		e.setEvals[i].Observe(o)
@@ -161,23 +181,24 @@ func (e *Engine) Evaluate(o *inventory.Object) {
 func (e *Engine) Report() *report.Report {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	objByRef := map[inventory.Ref]*report.Object{}
+	objByRef := map[objectKey]*report.Object{}
 	for _, o := range e.objects {
-		objByRef[o.Ref] = o
+		objByRef[objectKey{o.Origin.Context, o.Ref}] = o
 	}
 	for i, se := range e.setEvals {
 		c := e.setChecks[i]
 		se.Finish(func(t *check.Target, r check.Result) {
-			ro := objByRef[t.Ref]
+			key := objectKey{t.Origin.Context, t.Ref}
+			ro := objByRef[key]
 			if ro == nil {
 				ro = &report.Object{Ref: t.Ref, Origin: t.Origin}
 			}
 			f := &report.Finding{Check: c, Object: ro, Location: t.Locate(r.Path), Message: r.Message}
-			ign := e.ignoreByID[t.Ref]
+			ign := e.ignoreByID[key]
 			if ign == nil {
 				if ign = e.ignoresOfTarget(t); ign != nil {
 					e.ignores = append(e.ignores, ign)
-					e.ignoreByID[t.Ref] = ign
+					e.ignoreByID[key] = ign
 				}
 			}
 			f.Suppressed = e.suppress(c, t.Ref, ign)

@@ -45,6 +45,9 @@ const (
 	NoticeUnusedException   = "unused-exception"
 	NoticeInvalidAnnotation = "invalid-annotation"
 	NoticeUnusedAnnotation  = "unused-annotation"
+	// NoticeIncomplete says part of the input could not be read (a kind
+	// the identity may not list); the rest was scanned.
+	NoticeIncomplete = "incomplete"
 )
 
 // Notice is something the user must know about their suppressions: an

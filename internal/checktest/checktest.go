@@ -55,7 +55,8 @@ var Now = time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
 // Scan runs the given checks over files and returns the report.
 func Scan(t testing.TB, checks []*check.Check, files ...string) *report.Report {
 	t.Helper()
-	e, err := engine.New(engine.Options{Checks: checks, Now: func() time.Time { return Now }})
+	// Fixtures stand for a whole cluster, so cluster-wide checks run too.
+	e, err := engine.New(engine.Options{Checks: checks, Now: func() time.Time { return Now }, Complete: true})
 	if err != nil {
 		t.Fatal(err)
 	}

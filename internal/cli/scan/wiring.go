@@ -3,13 +3,18 @@ package scan
 import (
 	"github.com/kubeharden/kubeharden/render"
 	"github.com/kubeharden/kubeharden/render/jsonout"
+	"github.com/kubeharden/kubeharden/render/junit"
+	"github.com/kubeharden/kubeharden/render/sarif"
+	"github.com/kubeharden/kubeharden/render/table"
 	"github.com/kubeharden/kubeharden/source/manifest"
 )
 
 // formats maps -o names to renderers.
 var formats = map[string]render.Func{
+	"table": table.Render,
 	"json":  jsonout.Render,
-	"table": jsonout.Render, // TODO(lead): replaced by render/table when it lands
+	"sarif": sarif.Render,
+	"junit": junit.Render,
 }
 
 // dirRenderers returns the Helm and Kustomize renderers configured by flags.

@@ -1,0 +1,476 @@
+// Package sarif renders a report as a SARIF 2.1.0 log, the format code
+// scanning services (GitHub, GitLab, Azure DevOps) import.
+//
+// One rule per check that ran, one result per finding. Suppressed findings
+// are always included, with a suppressions entry, because SARIF consumers
+// track suppression themselves; input errors and notices become tool
+// execution notifications.
+package sarif
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/kubeharden/kubeharden/check"
+	"github.com/kubeharden/kubeharden/render"
+	"github.com/kubeharden/kubeharden/render/internal/names"
+	"github.com/kubeharden/kubeharden/report"
+)
+
+// Constants of the log.
+const (
+	Schema         = "https://json.schemastore.org/sarif-2.1.0.json"
+	Version        = "2.1.0"
+	ToolName       = "kubeharden"
+	InformationURI = "https://github.com/kubeharden/kubeharden"
+	// SrcRoot is the uriBaseId of relative file paths: the directory the
+	// scan ran in, which the consumer maps to its checkout.
+	SrcRoot = "%SRCROOT%"
+	// FingerprintKey names the partial fingerprint: a hash of the check,
+	// the object and the field path, stable across edits that move lines.
+	FingerprintKey = "kubeharden/v1"
+)
+
+// Log is a SARIF log (the subset kubeharden writes).
+type Log struct {
+	Schema  string `json:"$schema"`
+	Version string `json:"version"`
+	Runs    []Run  `json:"runs"`
+}
+
+// Run is one run of the tool.
+type Run struct {
+	Tool        Tool         `json:"tool"`
+	Invocations []Invocation `json:"invocations"`
+	Results     []Result     `json:"results"`
+}
+
+// Tool describes the tool.
+type Tool struct {
+	Driver Driver `json:"driver"`
+}
+
+// Driver is the tool component that produced the results.
+type Driver struct {
+	Name           string                `json:"name"`
+	Version        string                `json:"version,omitempty"`
+	InformationURI string                `json:"informationUri"`
+	Rules          []ReportingDescriptor `json:"rules"`
+	Notifications  []ReportingDescriptor `json:"notifications,omitempty"`
+}
+
+// ReportingDescriptor describes a rule or a notification.
+type ReportingDescriptor struct {
+	ID                   string                  `json:"id"`
+	Name                 string                  `json:"name,omitempty"`
+	ShortDescription     *Message                `json:"shortDescription,omitempty"`
+	FullDescription      *Message                `json:"fullDescription,omitempty"`
+	Help                 *Message                `json:"help,omitempty"`
+	HelpURI              string                  `json:"helpUri,omitempty"`
+	DefaultConfiguration *ReportingConfiguration `json:"defaultConfiguration,omitempty"`
+	Properties           *RuleProperties         `json:"properties,omitempty"`
+}
+
+// ReportingConfiguration is a rule's default configuration.
+type ReportingConfiguration struct {
+	Level string `json:"level"`
+}
+
+// RuleProperties is a rule's property bag.
+type RuleProperties struct {
+	// SecuritySeverity is GitHub's numeric severity (0.0 to 10.0) as a string.
+	SecuritySeverity string   `json:"security-severity"`
+	Severity         string   `json:"severity"`
+	Tags             []string `json:"tags,omitempty"`
+}
+
+// Message is a plain text message, with an optional Markdown form.
+type Message struct {
+	Text     string `json:"text"`
+	Markdown string `json:"markdown,omitempty"`
+}
+
+// Result is one finding.
+type Result struct {
+	RuleID              string            `json:"ruleId"`
+	RuleIndex           int               `json:"ruleIndex"`
+	Level               string            `json:"level"`
+	Message             Message           `json:"message"`
+	Locations           []Location        `json:"locations"`
+	PartialFingerprints map[string]string `json:"partialFingerprints"`
+	Suppressions        []Suppression     `json:"suppressions,omitempty"`
+	Properties          *ResultProperties `json:"properties,omitempty"`
+}
+
+// ResultProperties is a result's property bag: where a live-cluster
+// object was read from, which SARIF has no field for.
+type ResultProperties struct {
+	Source          string `json:"source,omitempty"`
+	Context         string `json:"context,omitempty"`
+	UID             string `json:"uid,omitempty"`
+	ResourceVersion string `json:"resourceVersion,omitempty"`
+}
+
+// Location locates a result or notification.
+type Location struct {
+	PhysicalLocation *PhysicalLocation `json:"physicalLocation,omitempty"`
+	LogicalLocations []LogicalLocation `json:"logicalLocations,omitempty"`
+}
+
+// PhysicalLocation is a position in a file.
+type PhysicalLocation struct {
+	ArtifactLocation ArtifactLocation `json:"artifactLocation"`
+	Region           *Region          `json:"region,omitempty"`
+}
+
+// ArtifactLocation is a file.
+type ArtifactLocation struct {
+	URI       string `json:"uri"`
+	URIBaseID string `json:"uriBaseId,omitempty"`
+}
+
+// Region is a position in a file (1-based).
+type Region struct {
+	StartLine   int `json:"startLine"`
+	StartColumn int `json:"startColumn,omitempty"`
+}
+
+// LogicalLocation names the Kubernetes object a result is about.
+type LogicalLocation struct {
+	Name               string `json:"name"`
+	FullyQualifiedName string `json:"fullyQualifiedName"`
+	Kind               string `json:"kind"`
+}
+
+// Suppression says why a result is suppressed.
+type Suppression struct {
+	// Kind is "inSource" (an annotation on the object) or "external" (an
+	// exception in the config file).
+	Kind string `json:"kind"`
+	// Status is always "accepted": kubeharden only reports suppressions
+	// that are in effect.
+	Status        string                 `json:"status"`
+	Justification string                 `json:"justification,omitempty"`
+	Location      *Location              `json:"location,omitempty"`
+	Properties    *SuppressionProperties `json:"properties,omitempty"`
+}
+
+// SuppressionProperties is a suppression's property bag.
+type SuppressionProperties struct {
+	// Expires is the expiry date (YYYY-MM-DD) of a config exception.
+	Expires string `json:"expires,omitempty"`
+}
+
+// Invocation records how the run went.
+type Invocation struct {
+	ExecutionSuccessful        bool           `json:"executionSuccessful"`
+	ToolExecutionNotifications []Notification `json:"toolExecutionNotifications,omitempty"`
+}
+
+// Notification is an input error or a notice.
+type Notification struct {
+	Level      string                        `json:"level"`
+	Message    Message                       `json:"message"`
+	Locations  []Location                    `json:"locations,omitempty"`
+	Descriptor *ReportingDescriptorReference `json:"descriptor,omitempty"`
+}
+
+// ReportingDescriptorReference points at a descriptor in driver.notifications.
+type ReportingDescriptorReference struct {
+	ID    string `json:"id"`
+	Index int    `json:"index"`
+}
+
+// Level maps a severity to a SARIF level.
+func Level(s check.Severity) string {
+	switch {
+	case s >= check.High:
+		return "error"
+	case s == check.Medium:
+		return "warning"
+	default:
+		return "note"
+	}
+}
+
+// SecuritySeverity maps a severity to the numeric score GitHub code
+// scanning reads from a rule's "security-severity" property: over 9.0 is
+// critical, 7.0 to 8.9 high, 4.0 to 6.9 medium, 0.1 to 3.9 low.
+func SecuritySeverity(s check.Severity) string {
+	switch s {
+	case check.Critical:
+		return "9.5"
+	case check.High:
+		return "8.0"
+	case check.Medium:
+		return "5.5"
+	case check.Low:
+		return "3.0"
+	default:
+		return "1.0"
+	}
+}
+
+// The notification descriptors: input errors and each kind of notice.
+var notificationDescriptors = []ReportingDescriptor{
+	{ID: "input-error", ShortDescription: &Message{Text: "An input could not be read, parsed or decoded; its objects were not scanned."}},
+	{ID: report.NoticeExpiredException, ShortDescription: &Message{Text: "A config exception expired and no longer suppresses findings."}},
+	{ID: report.NoticeUnusedException, ShortDescription: &Message{Text: "A config exception matched no finding."}},
+	{ID: report.NoticeInvalidAnnotation, ShortDescription: &Message{Text: "A kubeharden.io/ignore annotation is invalid and suppresses nothing."}},
+	{ID: report.NoticeUnusedAnnotation, ShortDescription: &Message{Text: "A kubeharden.io/ignore annotation lists a check that found nothing."}},
+}
+
+func rule(c *check.Check) ReportingDescriptor {
+	var text, md strings.Builder
+	text.WriteString(c.Description + "\n\nRemediation: " + c.Remediation)
+	md.WriteString(markdownEscape(c.Description) + "\n\n**Remediation:** " + markdownEscape(c.Remediation))
+	if len(c.Refs) > 0 {
+		text.WriteString("\n\nReferences:")
+		md.WriteString("\n\n**References:**\n")
+		for _, r := range c.Refs {
+			text.WriteString("\n- " + r.String())
+			md.WriteString("\n- " + markdownEscape(r.String()))
+		}
+	}
+	var tags []string
+	seen := map[string]bool{}
+	for _, t := range append([]string{"security", "kubernetes"}, refTags(c)...) {
+		if !seen[t] {
+			seen[t] = true
+			tags = append(tags, t)
+		}
+	}
+	return ReportingDescriptor{
+		ID:                   c.ID,
+		Name:                 ruleName(c.ID),
+		ShortDescription:     &Message{Text: c.Title},
+		FullDescription:      &Message{Text: c.Description},
+		Help:                 &Message{Text: text.String(), Markdown: md.String()},
+		DefaultConfiguration: &ReportingConfiguration{Level: Level(c.Severity)},
+		Properties: &RuleProperties{
+			SecuritySeverity: SecuritySeverity(c.Severity),
+			Severity:         c.Severity.String(),
+			Tags:             tags,
+		},
+	}
+}
+
+// refTags turns a check's framework references into tags: "CIS 5.2.2",
+// "NSA-CISA Pod security", "PSS privileged".
+func refTags(c *check.Check) []string {
+	tags := make([]string, 0, len(c.Refs))
+	for _, r := range c.Refs {
+		tags = append(tags, string(r.Framework)+" "+r.ID)
+	}
+	return tags
+}
+
+// ruleName turns a kebab-case check ID into the PascalCase name SARIF
+// viewers show: privileged-container -> PrivilegedContainer.
+func ruleName(id string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(id, "-") {
+		if part == "" {
+			continue
+		}
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}
+
+var markdownSpecial = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`, "<", `\<`, ">", `\>`)
+
+func markdownEscape(s string) string { return markdownSpecial.Replace(s) }
+
+var windowsDrive = regexp.MustCompile(`^[A-Za-z]:/`)
+
+// artifact turns a file path into a SARIF artifact location: relative
+// paths are relative URIs against %SRCROOT%, absolute paths file: URIs.
+func artifact(file string) ArtifactLocation {
+	p := filepath.ToSlash(file)
+	switch {
+	case strings.HasPrefix(p, "/"):
+		return ArtifactLocation{URI: (&url.URL{Scheme: "file", Path: p}).String()}
+	case windowsDrive.MatchString(p):
+		return ArtifactLocation{URI: (&url.URL{Scheme: "file", Path: "/" + p}).String()}
+	}
+	p = strings.TrimPrefix(p, "./")
+	return ArtifactLocation{URI: (&url.URL{Path: p}).String(), URIBaseID: SrcRoot}
+}
+
+// isFile reports whether a location's file names a file: objects read
+// from standard input carry the pseudo-name "<stdin>".
+func isFile(file string) bool {
+	return file != "" && file != "-" && file != "<stdin>"
+}
+
+// physical returns the physical location of a position, or nil when it is
+// not in a file.
+func physical(file string, line, column int) *PhysicalLocation {
+	if !isFile(file) {
+		return nil
+	}
+	pl := &PhysicalLocation{ArtifactLocation: artifact(file)}
+	if line > 0 {
+		pl.Region = &Region{StartLine: line}
+		if column > 0 {
+			pl.Region.StartColumn = column
+		}
+	}
+	return pl
+}
+
+// Fingerprint hashes what identifies a finding across runs: the check,
+// the object (API group, kind, namespace, name and cluster context) and
+// the field path. File and line are left out so that moving a manifest or
+// editing above the finding does not make it a new alert.
+func Fingerprint(f *report.Finding) string {
+	o := f.Object.Ref
+	h := sha256.New()
+	for _, s := range []string{f.Check.ID, f.Object.Origin.Context, o.Group(), o.Kind, o.Namespace, o.Name, f.Location.Path} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// Build converts a report into a SARIF log.
+func Build(rep *report.Report, opts render.Options) *Log {
+	driver := Driver{
+		Name:           ToolName,
+		Version:        opts.ToolVersion,
+		InformationURI: InformationURI,
+		Rules:          []ReportingDescriptor{},
+	}
+	ruleIndex := map[string]int{}
+	addRule := func(c *check.Check) int {
+		if i, ok := ruleIndex[c.ID]; ok {
+			return i
+		}
+		ruleIndex[c.ID] = len(driver.Rules)
+		driver.Rules = append(driver.Rules, rule(c))
+		return ruleIndex[c.ID]
+	}
+	for _, c := range rep.Checks {
+		addRule(c)
+	}
+
+	results := make([]Result, 0, len(rep.Findings)+len(rep.Suppressed))
+	for _, fs := range [][]*report.Finding{rep.Findings, rep.Suppressed} {
+		for _, f := range fs {
+			results = append(results, result(f, addRule(f.Check)))
+		}
+	}
+
+	inv := Invocation{ExecutionSuccessful: len(rep.Errors) == 0}
+	if len(rep.Errors)+len(rep.Notices) > 0 {
+		driver.Notifications = append([]ReportingDescriptor(nil), notificationDescriptors...)
+	}
+	notification := func(id string) *ReportingDescriptorReference {
+		for i, d := range driver.Notifications {
+			if d.ID == id {
+				return &ReportingDescriptorReference{ID: id, Index: i}
+			}
+		}
+		driver.Notifications = append(driver.Notifications, ReportingDescriptor{ID: id})
+		return &ReportingDescriptorReference{ID: id, Index: len(driver.Notifications) - 1}
+	}
+	for _, e := range rep.Errors {
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, Notification{
+			Level:      "error",
+			Message:    Message{Text: notificationText(e.File, e.Message)},
+			Locations:  locations(physical(e.File, e.Line, 0)),
+			Descriptor: notification("input-error"),
+		})
+	}
+	for _, n := range rep.Notices {
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, Notification{
+			Level:      "warning",
+			Message:    Message{Text: notificationText(n.File, n.Message)},
+			Locations:  locations(physical(n.File, n.Line, 0)),
+			Descriptor: notification(n.Kind),
+		})
+	}
+
+	return &Log{
+		Schema:  Schema,
+		Version: Version,
+		Runs: []Run{{
+			Tool:        Tool{Driver: driver},
+			Invocations: []Invocation{inv},
+			Results:     results,
+		}},
+	}
+}
+
+// notificationText is a notification's message, naming the input when it
+// cannot be a location (standard input).
+func notificationText(file, message string) string {
+	if file != "" && !isFile(file) {
+		return file + ": " + message
+	}
+	return message
+}
+
+func locations(pl *PhysicalLocation) []Location {
+	if pl == nil {
+		return nil
+	}
+	return []Location{{PhysicalLocation: pl}}
+}
+
+func result(f *report.Finding, ruleIndex int) Result {
+	o := f.Object
+	r := Result{
+		RuleID:    f.Check.ID,
+		RuleIndex: ruleIndex,
+		Level:     Level(f.Check.Severity),
+		Message:   Message{Text: names.Object(o.Ref) + ": " + f.Message},
+		Locations: []Location{{
+			PhysicalLocation: physical(f.Location.File, f.Location.Line, f.Location.Column),
+			LogicalLocations: []LogicalLocation{{
+				Name:               o.Ref.Name,
+				FullyQualifiedName: names.Qualified(o),
+				Kind:               "object",
+			}},
+		}},
+		PartialFingerprints: map[string]string{FingerprintKey: Fingerprint(f)},
+	}
+	if o.Origin.Source == "cluster" {
+		r.Properties = &ResultProperties{
+			Source:          o.Origin.Source,
+			Context:         o.Origin.Context,
+			UID:             o.Origin.UID,
+			ResourceVersion: o.Origin.ResourceVersion,
+		}
+	}
+	if s := f.Suppressed; s != nil {
+		kind := "external"
+		if s.By == "annotation" {
+			kind = "inSource"
+		}
+		sup := Suppression{Kind: kind, Status: "accepted", Justification: s.Reason}
+		if pl := physical(s.Source.File, s.Source.Line, s.Source.Column); pl != nil {
+			sup.Location = &Location{PhysicalLocation: pl}
+		}
+		if s.Expires != "" {
+			sup.Properties = &SuppressionProperties{Expires: s.Expires}
+		}
+		r.Suppressions = []Suppression{sup}
+	}
+	return r
+}
+
+// Render writes the report as an indented SARIF log.
+func Render(w io.Writer, rep *report.Report, opts render.Options) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(Build(rep, opts))
+}

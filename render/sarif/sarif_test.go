@@ -1,0 +1,329 @@
+package sarif_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/kubeharden/kubeharden/render"
+	"github.com/kubeharden/kubeharden/render/rendertest"
+	"github.com/kubeharden/kubeharden/render/sarif"
+	"github.com/kubeharden/kubeharden/report"
+)
+
+var opts = render.Options{ToolVersion: "1.2.3"}
+
+func run(t *testing.T, rep *report.Report, opts render.Options) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := sarif.Render(&buf, rep, opts); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestGolden(t *testing.T) {
+	rendertest.Golden(t, "sample.sarif", run(t, rendertest.Sample(), opts))
+	rendertest.Golden(t, "clean.sarif", run(t, rendertest.Clean(), opts))
+}
+
+// ShowSuppressed does not matter: suppressed findings are always in the log.
+func TestSuppressedAlwaysIncluded(t *testing.T) {
+	a := run(t, rendertest.Sample(), opts)
+	b := run(t, rendertest.Sample(), render.Options{ToolVersion: opts.ToolVersion, ShowSuppressed: true})
+	if !bytes.Equal(a, b) {
+		t.Error("output depends on ShowSuppressed")
+	}
+}
+
+func TestValid(t *testing.T) {
+	for name, rep := range map[string]*report.Report{"sample": rendertest.Sample(), "clean": rendertest.Clean()} {
+		t.Run(name, func(t *testing.T) {
+			var doc map[string]any
+			if err := json.Unmarshal(run(t, rep, opts), &doc); err != nil {
+				t.Fatal(err)
+			}
+			v := &validator{t: t}
+			v.log(doc, rep)
+		})
+	}
+}
+
+// validator checks a decoded log against the parts of the SARIF 2.1.0
+// schema kubeharden uses: required properties, enumerations, minimums and
+// cross-references.
+type validator struct{ t *testing.T }
+
+func (v *validator) errorf(path, format string, args ...any) {
+	v.t.Helper()
+	v.t.Errorf("%s: %s", path, fmt.Sprintf(format, args...))
+}
+
+func (v *validator) object(path string, x any) map[string]any {
+	v.t.Helper()
+	m, ok := x.(map[string]any)
+	if !ok {
+		v.errorf(path, "want an object, got %T", x)
+		return map[string]any{}
+	}
+	return m
+}
+
+func (v *validator) array(path string, x any) []any {
+	v.t.Helper()
+	a, ok := x.([]any)
+	if !ok {
+		v.errorf(path, "want an array, got %T", x)
+	}
+	return a
+}
+
+func (v *validator) str(path string, x any) string {
+	v.t.Helper()
+	s, ok := x.(string)
+	if !ok || s == "" {
+		v.errorf(path, "want a non-empty string, got %#v", x)
+	}
+	return s
+}
+
+func (v *validator) integer(path string, x any, min int) int {
+	v.t.Helper()
+	f, ok := x.(float64)
+	if !ok || f != float64(int(f)) || int(f) < min {
+		v.errorf(path, "want an integer >= %d, got %#v", min, x)
+		return -1
+	}
+	return int(f)
+}
+
+func (v *validator) oneOf(path string, x any, allowed ...string) string {
+	v.t.Helper()
+	s := v.str(path, x)
+	for _, a := range allowed {
+		if s == a {
+			return s
+		}
+	}
+	v.errorf(path, "%q is not one of %v", s, allowed)
+	return s
+}
+
+func (v *validator) message(path string, x any) {
+	v.t.Helper()
+	v.str(path+".text", v.object(path, x)["text"])
+}
+
+var levels = []string{"none", "note", "warning", "error"}
+
+func (v *validator) log(doc map[string]any, rep *report.Report) {
+	if doc["version"] != "2.1.0" {
+		v.errorf("version", "got %#v", doc["version"])
+	}
+	if doc["$schema"] != "https://json.schemastore.org/sarif-2.1.0.json" {
+		v.errorf("$schema", "got %#v", doc["$schema"])
+	}
+	runs := v.array("runs", doc["runs"])
+	if len(runs) != 1 {
+		v.t.Fatalf("runs: want 1, got %d", len(runs))
+	}
+	run := v.object("runs[0]", runs[0])
+	driver := v.object("tool.driver", v.object("tool", run["tool"])["driver"])
+	if driver["name"] != "kubeharden" || driver["version"] != "1.2.3" {
+		v.errorf("tool.driver", "name %#v version %#v", driver["name"], driver["version"])
+	}
+	v.str("tool.driver.informationUri", driver["informationUri"])
+
+	rules := v.array("tool.driver.rules", driver["rules"])
+	if len(rules) != len(rep.Checks) {
+		v.errorf("tool.driver.rules", "want %d rules, got %d", len(rep.Checks), len(rules))
+	}
+	ruleIDs := make([]string, len(rules))
+	for i, r := range rules {
+		p := fmt.Sprintf("rules[%d]", i)
+		rule := v.object(p, r)
+		ruleIDs[i] = v.str(p+".id", rule["id"])
+		if i < len(rep.Checks) && ruleIDs[i] != rep.Checks[i].ID {
+			v.errorf(p+".id", "want %q (catalogue order), got %q", rep.Checks[i].ID, ruleIDs[i])
+		}
+		v.str(p+".name", rule["name"])
+		v.message(p+".shortDescription", rule["shortDescription"])
+		v.message(p+".fullDescription", rule["fullDescription"])
+		help := v.object(p+".help", rule["help"])
+		v.str(p+".help.text", help["text"])
+		v.str(p+".help.markdown", help["markdown"])
+		v.oneOf(p+".defaultConfiguration.level", v.object(p+".defaultConfiguration", rule["defaultConfiguration"])["level"], levels...)
+		props := v.object(p+".properties", rule["properties"])
+		v.oneOf(p+".properties.security-severity", props["security-severity"], "9.5", "8.0", "5.5", "3.0", "1.0")
+		seen := map[string]bool{}
+		for j, tag := range v.array(p+".properties.tags", props["tags"]) {
+			s := v.str(fmt.Sprintf("%s.properties.tags[%d]", p, j), tag)
+			if seen[s] {
+				v.errorf(p+".properties.tags", "duplicate tag %q (tags must be unique)", s)
+			}
+			seen[s] = true
+		}
+	}
+
+	results := v.array("results", run["results"])
+	if want := len(rep.Findings) + len(rep.Suppressed); len(results) != want {
+		v.errorf("results", "want %d results, got %d", want, len(results))
+	}
+	fingerprints := map[string]bool{}
+	for i, x := range results {
+		p := fmt.Sprintf("results[%d]", i)
+		res := v.object(p, x)
+		id := v.str(p+".ruleId", res["ruleId"])
+		idx := v.integer(p+".ruleIndex", res["ruleIndex"], 0)
+		if idx >= len(ruleIDs) || idx >= 0 && ruleIDs[idx] != id {
+			v.errorf(p+".ruleIndex", "%d does not point at rule %q", idx, id)
+		}
+		v.oneOf(p+".level", res["level"], levels...)
+		v.message(p+".message", res["message"])
+		locs := v.array(p+".locations", res["locations"])
+		if len(locs) == 0 {
+			v.errorf(p+".locations", "no location")
+		}
+		for j, l := range locs {
+			lp := fmt.Sprintf("%s.locations[%d]", p, j)
+			loc := v.object(lp, l)
+			if pl, ok := loc["physicalLocation"]; ok {
+				v.physical(lp+".physicalLocation", pl)
+			}
+			logical := v.array(lp+".logicalLocations", loc["logicalLocations"])
+			if len(logical) == 0 {
+				v.errorf(lp+".logicalLocations", "none")
+			}
+			for k, ll := range logical {
+				llp := fmt.Sprintf("%s.logicalLocations[%d]", lp, k)
+				m := v.object(llp, ll)
+				v.str(llp+".name", m["name"])
+				v.str(llp+".fullyQualifiedName", m["fullyQualifiedName"])
+				v.oneOf(llp+".kind", m["kind"], "object")
+			}
+		}
+		fp := v.str(p+".partialFingerprints.kubeharden/v1", v.object(p+".partialFingerprints", res["partialFingerprints"])["kubeharden/v1"])
+		if fingerprints[fp] {
+			v.errorf(p+".partialFingerprints", "fingerprint %s repeats", fp)
+		}
+		fingerprints[fp] = true
+		suppressed := i >= len(rep.Findings)
+		sups, has := res["suppressions"]
+		if has != suppressed {
+			v.errorf(p+".suppressions", "present %v, want %v", has, suppressed)
+		}
+		if has {
+			for j, s := range v.array(p+".suppressions", sups) {
+				sp := fmt.Sprintf("%s.suppressions[%d]", p, j)
+				m := v.object(sp, s)
+				v.oneOf(sp+".kind", m["kind"], "inSource", "external")
+				v.oneOf(sp+".status", m["status"], "accepted", "underReview", "rejected")
+				v.str(sp+".justification", m["justification"])
+			}
+		}
+	}
+
+	invs := v.array("invocations", run["invocations"])
+	if len(invs) != 1 {
+		v.t.Fatalf("invocations: want 1, got %d", len(invs))
+	}
+	inv := v.object("invocations[0]", invs[0])
+	ok, isBool := inv["executionSuccessful"].(bool)
+	if !isBool || ok != (len(rep.Errors) == 0) {
+		v.errorf("invocations[0].executionSuccessful", "got %#v with %d input errors", inv["executionSuccessful"], len(rep.Errors))
+	}
+	var descriptors []any
+	if d, ok := driver["notifications"]; ok {
+		descriptors = v.array("tool.driver.notifications", d)
+	}
+	var notes []any
+	if n, ok := inv["toolExecutionNotifications"]; ok {
+		notes = v.array("toolExecutionNotifications", n)
+	}
+	if want := len(rep.Errors) + len(rep.Notices); len(notes) != want {
+		v.errorf("toolExecutionNotifications", "want %d, got %d", want, len(notes))
+	}
+	for i, x := range notes {
+		p := fmt.Sprintf("toolExecutionNotifications[%d]", i)
+		n := v.object(p, x)
+		want := "warning"
+		if i < len(rep.Errors) {
+			want = "error"
+		}
+		if lvl := v.oneOf(p+".level", n["level"], levels...); lvl != want {
+			v.errorf(p+".level", "want %q, got %q", want, lvl)
+		}
+		v.message(p+".message", n["message"])
+		for j, l := range v.array(p+".locations", n["locations"]) {
+			v.physical(fmt.Sprintf("%s.locations[%d].physicalLocation", p, j), v.object(p, l)["physicalLocation"])
+		}
+		d := v.object(p+".descriptor", n["descriptor"])
+		idx := v.integer(p+".descriptor.index", d["index"], 0)
+		if idx >= len(descriptors) || idx >= 0 && v.object("", descriptors[idx])["id"] != d["id"] {
+			v.errorf(p+".descriptor", "%v does not point at a notification descriptor", d)
+		}
+	}
+}
+
+func (v *validator) physical(path string, x any) {
+	v.t.Helper()
+	pl := v.object(path, x)
+	al := v.object(path+".artifactLocation", pl["artifactLocation"])
+	uri := v.str(path+".artifactLocation.uri", al["uri"])
+	if strings.Contains(uri, `\`) || strings.HasPrefix(uri, "/") {
+		v.errorf(path+".artifactLocation.uri", "%q is not a relative URI with forward slashes", uri)
+	}
+	if !strings.Contains(uri, ":") && al["uriBaseId"] != "%SRCROOT%" {
+		v.errorf(path+".artifactLocation.uriBaseId", "relative %q without %%SRCROOT%%", uri)
+	}
+	if r, ok := pl["region"]; ok {
+		region := v.object(path+".region", r)
+		v.integer(path+".region.startLine", region["startLine"], 1)
+		if c, ok := region["startColumn"]; ok {
+			v.integer(path+".region.startColumn", c, 1)
+		}
+	}
+}
+
+// The fingerprint ignores lines and files but not paths, objects or checks.
+func TestFingerprint(t *testing.T) {
+	rep := rendertest.Sample()
+	f := rep.Findings[0]
+	base := sarif.Fingerprint(f)
+
+	moved := *f
+	moved.Location.Line += 10
+	moved.Location.File = "other/place.yaml"
+	if sarif.Fingerprint(&moved) != base {
+		t.Error("fingerprint changed with the line or file")
+	}
+	other := *f
+	other.Location.Path = "spec.template.spec.containers[1].securityContext"
+	if sarif.Fingerprint(&other) == base {
+		t.Error("fingerprint ignores the field path")
+	}
+	obj := *f.Object
+	obj.Ref.Name = "other"
+	renamed := *f
+	renamed.Object = &obj
+	if sarif.Fingerprint(&renamed) == base {
+		t.Error("fingerprint ignores the object")
+	}
+}
+
+func TestArtifactURIs(t *testing.T) {
+	rep := rendertest.Sample()
+	rep.Findings[0].Location.File = "./my dir/app.yaml"
+	rep.Findings[1].Location.File = "/abs/app.yaml"
+	log := sarif.Build(rep, opts)
+	got := log.Runs[0].Results[0].Locations[0].PhysicalLocation.ArtifactLocation
+	if got.URI != "my%20dir/app.yaml" || got.URIBaseID != "%SRCROOT%" {
+		t.Errorf("relative path: got %+v", got)
+	}
+	got = log.Runs[0].Results[1].Locations[0].PhysicalLocation.ArtifactLocation
+	if got.URI != "file:///abs/app.yaml" || got.URIBaseID != "" {
+		t.Errorf("absolute path: got %+v", got)
+	}
+}
