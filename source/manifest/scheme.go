@@ -7,6 +7,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeharden/kubeharden/inventory"
 )
 
 type groupKind struct{ group, kind string }
@@ -48,6 +50,8 @@ var typed = map[groupKind]func() (any, *metav1.ObjectMeta){
 	{"extensions", "NetworkPolicy"}:        newT(func(o *networkingv1.NetworkPolicy) *metav1.ObjectMeta { return &o.ObjectMeta }),
 	{"networking.k8s.io", "Ingress"}:       newT(func(o *networkingv1.Ingress) *metav1.ObjectMeta { return &o.ObjectMeta }),
 	{"extensions", "Ingress"}:              newT(func(o *networkingv1.Ingress) *metav1.ObjectMeta { return &o.ObjectMeta }),
+
+	{inventory.APIServerGroup, inventory.APIServerKind}: newT(func(o *inventory.APIServer) *metav1.ObjectMeta { return &o.ObjectMeta }),
 }
 
 func newT[T any](meta func(*T) *metav1.ObjectMeta) func() (any, *metav1.ObjectMeta) {

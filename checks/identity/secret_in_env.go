@@ -1,0 +1,56 @@
+package identity
+
+import (
+	"fmt"
+
+	"github.com/kubeharden/kubeharden/check"
+	"github.com/kubeharden/kubeharden/inventory"
+)
+
+// An env var with a literal value (not valueFrom) must not carry a
+// credential. It does when the value has the shape of a known credential
+// (a private key block, a cloud or SaaS token, a JWT, a password inside a
+// URL), whatever the variable is called; or when the variable's name says
+// it is one (DB_PASSWORD, API_KEY, GITHUB_TOKEN, ...) and the value is
+// not trivially something else: empty, a boolean, a number or duration, a
+// placeholder, a $(VAR) or ${VAR} reference, a file path, a URL without a
+// password. Names that locate or describe a credential (PASSWORD_FILE,
+// TOKEN_TTL, SECRET_NAME, AUTH_URL, ACCESS_KEY_ID) are not credentials;
+// credentials.go has the full rules. Init, app and ephemeral containers
+// are all checked.
+var _ = registry.Add(&check.Check{
+	ID:       "secret-in-env",
+	Title:    "Credential in a container environment variable",
+	Severity: check.High,
+	Refs: []check.Ref{
+		{Framework: check.CIS, ID: "5.4.1", Title: "Prefer using secrets as files over secrets as environment variables"},
+		{Framework: check.NSA, ID: "Network separation and hardening", Title: "Secrets"},
+	},
+	Description: "A literal env value is part of the workload's spec: it sits in the manifest and its Git history, in " +
+		"every rendered chart, in etcd unencrypted alongside the Deployment, and in the output of kubectl get or describe " +
+		"for anyone allowed to read pods. Such a credential cannot be rotated without a redeploy, and it leaks " +
+		"further through crash dumps, /proc/<pid>/environ and child processes.",
+	Remediation: "Move the value into a Secret (created from a vault through External Secrets, Sealed Secrets or a CSI " +
+		"driver, not committed in plain text) and rotate it, since it has been exposed. Mount the Secret as a file, or at " +
+		"least reference it with env[].valueFrom.secretKeyRef instead of value.",
+	Kinds: inventory.PodKinds,
+	Object: check.ForContainers(func(o *inventory.Object, p *inventory.PodTemplate, c inventory.Container) []check.Result {
+		var out []check.Result
+		for i, e := range c.Env {
+			if e.Value == "" {
+				continue
+			}
+			path := c.At(inventory.Join(inventory.Index("env", i), "value"))
+			if what, _, ok := secretShape(e.Value); ok {
+				out = append(out, check.Result{Path: path,
+					Message: fmt.Sprintf("%s %q: env var %s holds what looks like %s", c.Kind.Noun(), c.Name, e.Name, what)})
+				continue
+			}
+			if word, weak, ok := credentialName(e.Name); ok && !trivialValue(e.Value, weak) {
+				out = append(out, check.Result{Path: path,
+					Message: fmt.Sprintf("%s %q: env var %s is a credential (its name contains %s) set as a literal value", c.Kind.Noun(), c.Name, e.Name, word)})
+			}
+		}
+		return out
+	}),
+})

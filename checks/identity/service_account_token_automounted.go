@@ -1,0 +1,118 @@
+package identity
+
+import (
+	"fmt"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubeharden/kubeharden/check"
+	"github.com/kubeharden/kubeharden/inventory"
+)
+
+// A pod must not get its service account's API token mounted unless it
+// asks for it. The token is mounted when the pod spec sets
+// automountServiceAccountToken: true (which overrides the ServiceAccount),
+// or leaves it unset while the ServiceAccount the pod runs as (same
+// namespace; serviceAccountName, else the deprecated serviceAccount, else
+// "default") does not set automountServiceAccountToken: false. A
+// ServiceAccount only counts when it is among the scanned objects, so this
+// is a cross-object check; a ServiceAccount declared several times counts
+// as disabling the token only if every declaration does.
+var _ = registry.Add(&check.Check{
+	ID:       "service-account-token-automounted",
+	Title:    "Service account token is mounted into the pod",
+	Severity: check.Medium,
+	Refs: []check.Ref{
+		{Framework: check.CIS, ID: "5.1.6", Title: "Ensure that Service Account Tokens are only mounted where necessary"},
+		{Framework: check.NSA, ID: "Pod security", Title: "Protecting Pod service account tokens"},
+	},
+	Description: "A mounted token lets every process in the pod call the Kubernetes API as the pod's service account. " +
+		"Most applications never talk to the API, but an attacker who gets code execution in one reads the token from " +
+		"/var/run/secrets/kubernetes.io/serviceaccount and uses whatever RBAC grants that account, or at least discovers " +
+		"the cluster through the API.",
+	Remediation: "Set automountServiceAccountToken: false in the pod spec, or on the ServiceAccount so that all of its " +
+		"pods inherit it. For the pods that do need the API, use a dedicated ServiceAccount with a minimal Role and set " +
+		"automountServiceAccountToken: true on those pods only.",
+	Kinds: append(append([]string(nil), inventory.PodKinds...), "ServiceAccount"),
+	Set:   func() check.SetEval { return &tokenEval{accounts: map[saKey]bool{}} },
+})
+
+// saKey names a service account: namespace and name.
+type saKey struct{ namespace, name string }
+
+// podServiceAccount returns the name of the service account a pod runs
+// as and the path of the field that names it ("" when neither
+// serviceAccountName nor the deprecated serviceAccount is set).
+func podServiceAccount(p *inventory.PodTemplate) (name, path string) {
+	switch {
+	case p.Spec.ServiceAccountName != "":
+		return p.Spec.ServiceAccountName, p.At("serviceAccountName")
+	case p.Spec.DeprecatedServiceAccount != "":
+		return p.Spec.DeprecatedServiceAccount, p.At("serviceAccount")
+	}
+	return "default", ""
+}
+
+// pendingPod is a pod whose token depends on its ServiceAccount.
+type pendingPod struct {
+	target *check.Target
+	sa     saKey
+	path   string
+	// explicit is true when the pod spec sets automountServiceAccountToken: true.
+	explicit bool
+}
+
+type tokenEval struct {
+	// accounts maps each scanned ServiceAccount to whether every
+	// declaration of it disables automounting.
+	accounts map[saKey]bool
+	pending  []pendingPod
+}
+
+func (e *tokenEval) Observe(o *inventory.Object) {
+	if sa, ok := o.Typed.(*corev1.ServiceAccount); ok {
+		key := saKey{o.Namespace, o.Name}
+		off := sa.AutomountServiceAccountToken != nil && !*sa.AutomountServiceAccountToken
+		if prev, seen := e.accounts[key]; seen {
+			off = off && prev
+		}
+		e.accounts[key] = off
+		return
+	}
+	p := o.Pod()
+	if p == nil {
+		return
+	}
+	name, _ := podServiceAccount(p)
+	a := p.Spec.AutomountServiceAccountToken
+	if a != nil && !*a {
+		return
+	}
+	path := p.SpecPath
+	if a != nil {
+		path = p.At("automountServiceAccountToken")
+	}
+	e.pending = append(e.pending, pendingPod{target: check.Pin(o, path), sa: saKey{o.Namespace, name}, path: path, explicit: a != nil})
+}
+
+func (e *tokenEval) Finish(report func(t *check.Target, r check.Result)) {
+	sort.SliceStable(e.pending, func(i, j int) bool { return e.pending[i].target.Ref.String() < e.pending[j].target.Ref.String() })
+	for _, pp := range e.pending {
+		if pp.explicit {
+			report(pp.target, check.Result{Path: pp.path,
+				Message: fmt.Sprintf("automountServiceAccountToken: true mounts the API token of service account %q into the pod", pp.sa.name)})
+			continue
+		}
+		off, seen := e.accounts[pp.sa]
+		if off {
+			continue
+		}
+		why := fmt.Sprintf("ServiceAccount %q is not among the scanned objects", pp.sa.name)
+		if seen {
+			why = fmt.Sprintf("ServiceAccount %q does not set automountServiceAccountToken: false", pp.sa.name)
+		}
+		report(pp.target, check.Result{Path: pp.path,
+			Message: fmt.Sprintf("the API token of service account %q is mounted: the pod spec does not set automountServiceAccountToken: false and %s", pp.sa.name, why)})
+	}
+}
