@@ -8,6 +8,7 @@ import (
 	"github.com/kubeharden/kubeharden/checks/network"
 	"github.com/kubeharden/kubeharden/checks/pod"
 	"github.com/kubeharden/kubeharden/checks/rbac"
+	"github.com/kubeharden/kubeharden/checks/version"
 	"github.com/kubeharden/kubeharden/checks/workload"
 )
 
@@ -27,6 +28,7 @@ func Domains() []Domain {
 		{Name: "rbac", Checks: rbac.Checks()},
 		{Name: "network", Checks: network.Checks()},
 		{Name: "namespace", Checks: namespace.Checks()},
+		{Name: "version", Checks: version.Checks()},
 	}
 }
 

@@ -20,7 +20,8 @@ secret-manifest-plaintext cluster-admin-binding rbac-wildcard rbac-secrets-acces
 rbac-exec-attach rbac-pod-create rbac-node-proxy rbac-token-create rbac-webhook-config rbac-csr-approval
 rbac-anonymous-binding rbac-default-sa-binding netpol-allow-all pod-not-isolated ingress-without-tls
 ingress-nginx-snippet ingress-cors-wildcard service-nodeport service-external-ips namespace-without-pss-enforce
-workload-in-default-namespace`)
+workload-in-default-namespace namespace-without-resource-quota namespace-without-limit-range
+namespace-without-default-deny rbac-dangling-subject`)
 
 func TestCatalogueIsValid(t *testing.T) {
 	if err := check.Validate(All()); err != nil {

@@ -70,6 +70,8 @@ type Engine struct {
 	notices    []report.Notice
 	ignores    []*ignoreRecord
 	ignoreByID map[objectKey]*ignoreRecord
+	// unlisted records, per context, the kinds a source could not read.
+	unlisted map[string]map[string]bool
 }
 
 // New validates the checks and builds an engine.
@@ -93,6 +95,7 @@ func New(opts Options) (*Engine, error) {
 		now:        now(),
 		pss:        ev,
 		ignoreByID: map[objectKey]*ignoreRecord{},
+		unlisted:   map[string]map[string]bool{},
 	}
 	cat := opts.Catalogue
 	if cat == nil {
@@ -135,6 +138,29 @@ func (e *Engine) Notice(n report.Notice) {
 	e.mu.Lock()
 	e.notices = append(e.notices, n)
 	e.mu.Unlock()
+}
+
+// Unlisted records that a source could not read any object of kind in
+// the given context (for example, RBAC forbids listing it). Cluster-wide
+// checks that need that kind then report nothing for that context, rather
+// than reporting what they cannot see as missing.
+func (e *Engine) Unlisted(context, kind string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.unlisted[context] == nil {
+		e.unlisted[context] = map[string]bool{}
+	}
+	e.unlisted[context][kind] = true
+}
+
+// blind returns the kind check c needs but could not see in context, or "".
+func (e *Engine) blind(c *check.Check, context string) string {
+	for _, k := range c.Kinds {
+		if e.unlisted[context][k] {
+			return k
+		}
+	}
+	return ""
 }
 
 // Object evaluates one object (the engine is a source's sink).
@@ -187,7 +213,12 @@ func (e *Engine) Report() *report.Report {
 	}
 	for i, se := range e.setEvals {
 		c := e.setChecks[i]
+		blinded := map[string]string{} // context -> kind not seen
 		se.Finish(func(t *check.Target, r check.Result) {
+			if k := e.blind(c, t.Origin.Context); k != "" {
+				blinded[t.Origin.Context] = k
+				return
+			}
 			key := objectKey{t.Origin.Context, t.Ref}
 			ro := objByRef[key]
 			if ro == nil {
@@ -208,6 +239,10 @@ func (e *Engine) Report() *report.Report {
 				e.findings = append(e.findings, f)
 			}
 		})
+		for ctx, k := range blinded {
+			e.notices = append(e.notices, report.Notice{Kind: report.NoticeIncomplete, File: "cluster " + ctx,
+				Message: fmt.Sprintf("%s was not evaluated: it needs %s objects, which could not be listed", c.ID, k)})
+		}
 	}
 	rep := &report.Report{
 		Checks:     e.checks,

@@ -208,3 +208,37 @@ func TestInvalidChecksRejected(t *testing.T) {
 		t.Errorf("error does not explain every problem: %v", err)
 	}
 }
+
+// A cluster-wide check must not report what a source could not see.
+func TestUnlistedKindsSilenceSetChecks(t *testing.T) {
+	cw := *sameName
+	cw.NeedsCluster = true
+	for _, blind := range []bool{false, true} {
+		e, err := engine.New(engine.Options{Checks: []*check.Check{&cw}, Complete: true, Now: func() time.Time { return day }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := manifest.Decoder{}
+		if err := d.Decode(strings.NewReader(objects), "objects.yaml", "file", e); err != nil {
+			t.Fatal(err)
+		}
+		if blind {
+			e.Unlisted("", "Deployment")
+		}
+		r := e.Report()
+		n := notices(r)
+		switch {
+		case !blind && (len(r.Findings)+len(r.Suppressed) != 2 || n[report.NoticeIncomplete] != 0):
+			t.Errorf("seeing everything: findings %v suppressed %v notices %+v", ids(r.Findings), ids(r.Suppressed), r.Notices)
+		case blind && (len(r.Findings)+len(r.Suppressed) != 0 || n[report.NoticeIncomplete] != 1):
+			t.Errorf("blind to Deployments: findings %v notices %+v", ids(r.Findings), r.Notices)
+		}
+	}
+	// And NeedsCluster checks do not run at all on manifest sets.
+	e, _ := engine.New(engine.Options{Checks: []*check.Check{&cw}})
+	d := manifest.Decoder{}
+	d.Decode(strings.NewReader(objects), "objects.yaml", "file", e)
+	if r := e.Report(); len(r.Findings)+len(r.Suppressed) != 0 || len(r.Checks) != 0 {
+		t.Errorf("cluster-wide check ran on manifests: %v", ids(r.Findings))
+	}
+}

@@ -18,7 +18,10 @@ import (
 // "default") does not set automountServiceAccountToken: false. A
 // ServiceAccount only counts when it is among the scanned objects, so this
 // is a cross-object check; a ServiceAccount declared several times counts
-// as disabling the token only if every declaration does.
+// as disabling the token only if every declaration does. Service accounts
+// are told apart by Origin.Context too, so that when several clusters are
+// scanned together one cluster's ServiceAccount never decides for another's
+// pods.
 var _ = registry.Add(&check.Check{
 	ID:       "service-account-token-automounted",
 	Title:    "Service account token is mounted into the pod",
@@ -38,8 +41,9 @@ var _ = registry.Add(&check.Check{
 	Set:   func() check.SetEval { return &tokenEval{accounts: map[saKey]bool{}} },
 })
 
-// saKey names a service account: namespace and name.
-type saKey struct{ namespace, name string }
+// saKey names a service account of one scanned cluster: context,
+// namespace and name.
+type saKey struct{ context, namespace, name string }
 
 // podServiceAccount returns the name of the service account a pod runs
 // as and the path of the field that names it ("" when neither
@@ -72,7 +76,7 @@ type tokenEval struct {
 
 func (e *tokenEval) Observe(o *inventory.Object) {
 	if sa, ok := o.Typed.(*corev1.ServiceAccount); ok {
-		key := saKey{o.Namespace, o.Name}
+		key := saKey{o.Origin.Context, o.Namespace, o.Name}
 		off := sa.AutomountServiceAccountToken != nil && !*sa.AutomountServiceAccountToken
 		if prev, seen := e.accounts[key]; seen {
 			off = off && prev
@@ -93,7 +97,7 @@ func (e *tokenEval) Observe(o *inventory.Object) {
 	if a != nil {
 		path = p.At("automountServiceAccountToken")
 	}
-	e.pending = append(e.pending, pendingPod{target: check.Pin(o, path), sa: saKey{o.Namespace, name}, path: path, explicit: a != nil})
+	e.pending = append(e.pending, pendingPod{target: check.Pin(o, path), sa: saKey{o.Origin.Context, o.Namespace, name}, path: path, explicit: a != nil})
 }
 
 func (e *tokenEval) Finish(report func(t *check.Target, r check.Result)) {

@@ -2,14 +2,11 @@ package network
 
 import (
 	"fmt"
-	"net"
-	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/kubeharden/kubeharden/check"
+	"github.com/kubeharden/kubeharden/checks/internal/netpol"
 	"github.com/kubeharden/kubeharden/inventory"
 )
 
@@ -67,7 +64,7 @@ type ruleDir struct {
 }
 
 func allowAllRule(d ruleDir, i int, ports []networkingv1.NetworkPolicyPort, peers []networkingv1.NetworkPolicyPeer) []check.Result {
-	open, onPorts := unrestrictedPorts(ports)
+	open, onPorts := netpol.UnrestrictedPorts(ports)
 	if !open {
 		return nil
 	}
@@ -81,7 +78,7 @@ func allowAllRule(d ruleDir, i int, ports []networkingv1.NetworkPolicyPort, peer
 	}
 	var out []check.Result
 	for j, p := range peers {
-		field, what := matchesAll(p)
+		field, what := netpol.MatchesAll(p)
 		if field == "" {
 			continue
 		}
@@ -91,52 +88,4 @@ func allowAllRule(d ruleDir, i int, ports []networkingv1.NetworkPolicyPort, peer
 		})
 	}
 	return out
-}
-
-// unrestrictedPorts reports whether a rule's ports leave every port open,
-// and how to say so.
-func unrestrictedPorts(ports []networkingv1.NetworkPolicyPort) (bool, string) {
-	if len(ports) == 0 {
-		return true, "on every port"
-	}
-	for _, p := range ports {
-		whole := p.Port == nil ||
-			(p.Port.Type == intstr.Int && p.Port.IntVal <= 1 && p.EndPort != nil && *p.EndPort >= 65535)
-		if whole {
-			proto := "TCP"
-			if p.Protocol != nil && *p.Protocol != "" {
-				proto = string(*p.Protocol)
-			}
-			return true, fmt.Sprintf("on every %s port", proto)
-		}
-	}
-	return false, ""
-}
-
-// matchesAll returns the field of a peer that makes it select everything,
-// relative to the peer, and a description; "" when the peer is narrower.
-func matchesAll(p networkingv1.NetworkPolicyPeer) (field, what string) {
-	if b := p.IPBlock; b != nil {
-		_, n, err := net.ParseCIDR(strings.TrimSpace(b.CIDR))
-		if err != nil || len(b.Except) > 0 {
-			return "", ""
-		}
-		if ones, _ := n.Mask.Size(); ones != 0 {
-			return "", ""
-		}
-		family := "IPv6"
-		if n.IP.To4() != nil {
-			family = "IPv4"
-		}
-		return "ipBlock.cidr", fmt.Sprintf("every %s address (ipBlock %s without except)", family, b.CIDR)
-	}
-	if emptySelector(p.NamespaceSelector) && (p.PodSelector == nil || emptySelector(p.PodSelector)) {
-		return "namespaceSelector", "every pod of every namespace (empty namespaceSelector)"
-	}
-	return "", ""
-}
-
-// emptySelector reports whether a selector is present and selects everything.
-func emptySelector(s *metav1.LabelSelector) bool {
-	return s != nil && len(s.MatchLabels) == 0 && len(s.MatchExpressions) == 0
 }

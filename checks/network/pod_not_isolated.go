@@ -17,10 +17,13 @@ import (
 // traffic. The check only speaks about namespaces for which the scanned set
 // holds at least one NetworkPolicy; without any we cannot tell a namespace
 // with no policies from policies that were simply not scanned (coverage of
-// namespaces without any policy is left to a separate check). Objects
+// namespaces without any policy is left to namespace-without-default-deny,
+// which runs on live cluster scans only). Objects
 // without a namespace form their own group "" together with the policies
-// that have none, since they are applied to the same namespace. A policy of
-// either direction (Ingress or Egress) counts as selecting the pod.
+// that have none, since they are applied to the same namespace. Namespaces
+// are told apart by Origin.Context too, so that when several clusters are
+// scanned together one cluster's policies never cover another's pods. A
+// policy of either direction (Ingress or Egress) counts as selecting the pod.
 // hostNetwork pods are skipped: NetworkPolicy behaviour for them is
 // undefined (most plugins ignore them), so no policy could isolate them;
 // host-network is reported by its own check.
@@ -43,32 +46,39 @@ var _ = registry.Add(&check.Check{
 		"intended policy's podSelector matches them.",
 	Kinds: append(append([]string(nil), inventory.PodKinds...), "NetworkPolicy"),
 	Set: func() check.SetEval {
-		return &isolation{selectors: map[string][]labels.Selector{}, hasPolicy: map[string]bool{}}
+		return &isolation{selectors: map[policyScope][]labels.Selector{}, hasPolicy: map[policyScope]bool{}}
 	},
 })
+
+// policyScope is the namespace of one scanned cluster that a policy
+// applies to.
+type policyScope struct{ context, namespace string }
+
+func scopeOf(o *inventory.Object) policyScope { return policyScope{o.Origin.Context, o.Namespace} }
 
 // isolation gathers the pod selectors of each namespace's policies and the
 // pods to match against them.
 type isolation struct {
-	selectors map[string][]labels.Selector
-	hasPolicy map[string]bool
+	selectors map[policyScope][]labels.Selector
+	hasPolicy map[policyScope]bool
 	pods      []isolatedPod
 }
 
 type isolatedPod struct {
-	namespace string
-	labels    labels.Set
-	path      string
-	noun      string
-	target    *check.Target
+	scope  policyScope
+	labels labels.Set
+	path   string
+	noun   string
+	target *check.Target
 }
 
 func (e *isolation) Observe(o *inventory.Object) {
 	if np, ok := o.Typed.(*networkingv1.NetworkPolicy); ok {
-		e.hasPolicy[o.Namespace] = true
+		scope := scopeOf(o)
+		e.hasPolicy[scope] = true
 		// An invalid selector (rejected by the API server anyway) selects nothing.
 		if sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector); err == nil {
-			e.selectors[o.Namespace] = append(e.selectors[o.Namespace], sel)
+			e.selectors[scope] = append(e.selectors[scope], sel)
 		}
 		return
 	}
@@ -82,21 +92,21 @@ func (e *isolation) Observe(o *inventory.Object) {
 		noun = "this pod"
 	}
 	e.pods = append(e.pods, isolatedPod{
-		namespace: o.Namespace,
-		labels:    labels.Set(p.Meta.Labels),
-		path:      path,
-		noun:      noun,
-		target:    check.Pin(o, path),
+		scope:  scopeOf(o),
+		labels: labels.Set(p.Meta.Labels),
+		path:   path,
+		noun:   noun,
+		target: check.Pin(o, path),
 	})
 }
 
 func (e *isolation) Finish(report func(t *check.Target, r check.Result)) {
 	for _, p := range e.pods {
-		if !e.hasPolicy[p.namespace] {
+		if !e.hasPolicy[p.scope] {
 			continue
 		}
 		selected := false
-		for _, s := range e.selectors[p.namespace] {
+		for _, s := range e.selectors[p.scope] {
 			if s.Matches(p.labels) {
 				selected = true
 				break
@@ -105,8 +115,8 @@ func (e *isolation) Finish(report func(t *check.Target, r check.Result)) {
 		if selected {
 			continue
 		}
-		where := "in namespace " + strconv.Quote(p.namespace)
-		if p.namespace == "" {
+		where := "in namespace " + strconv.Quote(p.scope.namespace)
+		if p.scope.namespace == "" {
 			where = "without a namespace in the scanned set"
 		}
 		shown := "no labels"

@@ -1,7 +1,9 @@
 // Package rbac holds the RBAC checks: powerful roles, wildcards, access to
 // secrets, escalation verbs, exec, pod creation, node proxy, token and CSR
-// approval rights, webhook configuration and risky bindings. One file per
-// check; fixtures in testdata/<check-id>/{pass,fail}.
+// approval rights, webhook configuration and risky bindings, including, on
+// live cluster scans only (NeedsCluster), bindings to service accounts that
+// do not exist. One file per check; fixtures in
+// testdata/<check-id>/{pass,fail}.
 package rbac
 
 import "github.com/kubeharden/kubeharden/check"

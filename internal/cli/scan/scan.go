@@ -20,6 +20,7 @@ import (
 	"github.com/kubeharden/kubeharden/internal/cli/cmdutil"
 	"github.com/kubeharden/kubeharden/render"
 	"github.com/kubeharden/kubeharden/report"
+	"github.com/kubeharden/kubeharden/source/cluster"
 	"github.com/kubeharden/kubeharden/source/manifest"
 )
 
@@ -39,17 +40,25 @@ type flags struct {
 	releaseName      string
 	releaseNamespace string
 	kubeVersion      string
+
+	cluster     bool
+	kubeconfig  string
+	context     string
+	allContexts bool
+	namespace   string
+	timeout     time.Duration
 }
 
 // NewCommand builds the scan command.
 func NewCommand(streams cmdutil.Streams, version string) *cobra.Command {
 	f := &flags{}
 	cmd := &cobra.Command{
-		Use:   "scan [PATH|-]...",
-		Short: "Scan manifests, Helm charts and Kustomize directories",
+		Use:   "scan [PATH|-]... | scan --cluster",
+		Short: "Scan manifests, Helm charts, Kustomize directories or a live cluster",
 		Long: "Scan Kubernetes objects in files and directories (recursively; YAML or JSON,\n" +
 			"multi-document, Lists), standard input (-), Helm charts (directories with Chart.yaml)\n" +
-			"and Kustomize roots (directories with kustomization.yaml).\n\n" +
+			"and Kustomize roots (directories with kustomization.yaml); or, with --cluster, the live\n" +
+			"cluster of the current kubeconfig context (or of every context with --all-contexts).\n\n" +
 			"Exit codes: 0 nothing at or above --fail-on; 1 findings at or above --fail-on;\n" +
 			"2 usage, configuration or input errors.",
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -71,6 +80,12 @@ func NewCommand(streams cmdutil.Streams, version string) *cobra.Command {
 	fl.StringVar(&f.releaseName, "release-name", "release-name", "Helm release name used to render charts")
 	fl.StringVar(&f.releaseNamespace, "release-namespace", "default", "Helm release namespace used to render charts")
 	fl.StringVar(&f.kubeVersion, "kube-version", "", "Kubernetes version charts are rendered for (default: the Helm SDK's)")
+	fl.BoolVar(&f.cluster, "cluster", false, "scan the live cluster instead of files")
+	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster configuration)")
+	fl.StringVar(&f.context, "context", "", "kubeconfig context to scan (default: the current context)")
+	fl.BoolVar(&f.allContexts, "all-contexts", false, "scan every context of the kubeconfig, concurrently")
+	fl.StringVarP(&f.namespace, "namespace", "n", "", "scan only this namespace (cluster-scoped kinds and cluster-wide checks are then skipped)")
+	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "give up a cluster scan after this long (exit 2, naming what is missing)")
 	return cmd
 }
 
@@ -137,8 +152,15 @@ func runE(ctx context.Context, streams cmdutil.Streams, version string, f *flags
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if len(args) == 0 {
-		return cmdutil.Usage("nothing to scan: give files or directories, or - for standard input")
+	switch {
+	case f.cluster && len(args) > 0:
+		return cmdutil.Usage("give files to scan or --cluster, not both")
+	case !f.cluster && len(args) == 0:
+		return cmdutil.Usage("nothing to scan: give files or directories, - for standard input, or --cluster")
+	case !f.cluster && (f.allContexts || f.context != "" || f.namespace != "" || f.kubeconfig != ""):
+		return cmdutil.Usage("--kubeconfig, --context, --all-contexts and --namespace need --cluster")
+	case f.allContexts && f.context != "":
+		return cmdutil.Usage("--context and --all-contexts exclude each other")
 	}
 	format, ok := formats[f.output]
 	if !ok {
@@ -174,12 +196,25 @@ func runE(ctx context.Context, streams cmdutil.Streams, version string, f *flags
 	if err != nil {
 		return err
 	}
-	eng, err := engine.New(engine.Options{Checks: selected, Catalogue: checks.All(), Exceptions: cfg.Exceptions, Now: time.Now})
+	copts := cluster.Options{Kubeconfig: f.kubeconfig, Context: f.context, AllContexts: f.allContexts, Namespace: f.namespace}
+	eng, err := engine.New(engine.Options{Checks: selected, Catalogue: checks.All(), Exceptions: cfg.Exceptions, Now: time.Now,
+		Complete: f.cluster && copts.Complete()})
 	if err != nil {
 		return err
 	}
-	loader := manifest.Loader{Stdin: streams.In, Renderers: dirRenderers(f)}
-	loader.Load(ctx, args, eng)
+	if f.cluster {
+		if cmdutil.IsTerminal(streams.Err) {
+			copts.Progress = streams.Err
+		}
+		cctx, cancel := context.WithTimeoutCause(ctx, f.timeout, fmt.Errorf("--timeout %s reached", f.timeout))
+		defer cancel()
+		if err := cluster.Scan(cctx, copts, eng); err != nil {
+			return &cmdutil.ExitError{Code: 2, Err: err}
+		}
+	} else {
+		loader := manifest.Loader{Stdin: streams.In, Renderers: dirRenderers(f)}
+		loader.Load(ctx, args, eng)
+	}
 	rep := eng.Report()
 	if err := format(streams.Out, rep, render.Options{Color: color, ShowSuppressed: f.showSuppressed, ToolVersion: version}); err != nil {
 		return fmt.Errorf("writing report: %w", err)

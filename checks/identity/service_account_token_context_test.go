@@ -1,0 +1,103 @@
+package identity
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kubeharden/kubeharden/check"
+	"github.com/kubeharden/kubeharden/engine"
+	"github.com/kubeharden/kubeharden/internal/checktest"
+	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/source/manifest"
+)
+
+// collected gathers what a manifest.Decoder emits.
+type collected struct {
+	objects []*inventory.Object
+	errors  []inventory.Error
+}
+
+func (c *collected) Object(o *inventory.Object) { c.objects = append(c.objects, o) }
+func (c *collected) Error(e inventory.Error)    { c.errors = append(c.errors, e) }
+
+// inContext decodes YAML into objects that come from the cluster of the
+// given kubeconfig context.
+func inContext(t *testing.T, ctx string, docs ...string) []*inventory.Object {
+	t.Helper()
+	var c collected
+	var d manifest.Decoder
+	if err := d.Decode(strings.NewReader(strings.Join(docs, "\n---\n")), ctx+".yaml", "cluster", &c); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range c.errors {
+		t.Fatalf("%s: %s", ctx, e)
+	}
+	for _, o := range c.objects {
+		o.Origin.Context = ctx
+	}
+	return c.objects
+}
+
+const (
+	shopWeb = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      serviceAccountName: app
+      containers:
+      - {name: web, image: registry.example/web:1.0}`
+	appNoToken = `apiVersion: v1
+kind: ServiceAccount
+metadata: {name: app, namespace: shop}
+automountServiceAccountToken: false`
+	appToken = `apiVersion: v1
+kind: ServiceAccount
+metadata: {name: app, namespace: shop}`
+)
+
+// Three clusters scanned together, each with a Deployment shop/web running
+// as ServiceAccount shop/app: each pod is judged by its own cluster's
+// ServiceAccount only.
+func TestTokenAutomountKeepsContextsApart(t *testing.T) {
+	var objects []*inventory.Object
+	// east: the account disables the token; another cluster's account that
+	// does not must not outvote it.
+	objects = append(objects, inContext(t, "east", appNoToken, shopWeb)...)
+	// west: no account in this cluster; east's must not stand in for it.
+	objects = append(objects, inContext(t, "west", shopWeb)...)
+	// north: the account leaves the token mounted.
+	objects = append(objects, inContext(t, "north", appToken, shopWeb)...)
+
+	var c *check.Check
+	for _, k := range Checks() {
+		if k.ID == "service-account-token-automounted" {
+			c = k
+		}
+	}
+	e, err := engine.New(engine.Options{Checks: []*check.Check{c}, Now: func() time.Time { return checktest.Now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objects {
+		e.Evaluate(o)
+	}
+	var got []string
+	for _, f := range e.Report().Findings {
+		got = append(got, f.Object.Origin.Context+" "+f.Object.Ref.String())
+		if f.Object.Origin.Context == "west" && !strings.Contains(f.Message, "not among the scanned objects") {
+			t.Errorf("west: %s", f.Message)
+		}
+	}
+	slices.Sort(got)
+	if want := []string{"north Deployment/shop/web", "west Deployment/shop/web"}; !slices.Equal(got, want) {
+		t.Errorf("findings = %q, want %q", got, want)
+	}
+}

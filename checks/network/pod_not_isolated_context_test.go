@@ -1,0 +1,109 @@
+package network
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kubeharden/kubeharden/check"
+	"github.com/kubeharden/kubeharden/engine"
+	"github.com/kubeharden/kubeharden/internal/checktest"
+	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/source/manifest"
+)
+
+// collected gathers what a manifest.Decoder emits.
+type collected struct {
+	objects []*inventory.Object
+	errors  []inventory.Error
+}
+
+func (c *collected) Object(o *inventory.Object) { c.objects = append(c.objects, o) }
+func (c *collected) Error(e inventory.Error)    { c.errors = append(c.errors, e) }
+
+// inContext decodes YAML into objects that come from the cluster of the
+// given kubeconfig context.
+func inContext(t *testing.T, ctx string, docs ...string) []*inventory.Object {
+	t.Helper()
+	var c collected
+	var d manifest.Decoder
+	if err := d.Decode(strings.NewReader(strings.Join(docs, "\n---\n")), ctx+".yaml", "cluster", &c); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range c.errors {
+		t.Fatalf("%s: %s", ctx, e)
+	}
+	for _, o := range c.objects {
+		o.Origin.Context = ctx
+	}
+	return c.objects
+}
+
+// shopDeployment is a Deployment in namespace shop whose pods are labelled
+// app: <name>.
+func shopDeployment(name string) string {
+	return fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: %[1]s, namespace: shop}
+spec:
+  selector:
+    matchLabels: {app: %[1]s}
+  template:
+    metadata:
+      labels: {app: %[1]s}
+    spec:
+      containers:
+      - {name: app, image: registry.example/app:1.0}`, name)
+}
+
+// shopPolicy is a NetworkPolicy in namespace shop selecting app: <app>.
+func shopPolicy(app string) string {
+	return fmt.Sprintf(`apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow, namespace: shop}
+spec:
+  podSelector:
+    matchLabels: {app: %s}`, app)
+}
+
+// Three clusters scanned together, each with a namespace shop: a policy of
+// one cluster must neither select the pods of another nor make another
+// cluster's namespace count as one that uses NetworkPolicies.
+func TestPodNotIsolatedKeepsContextsApart(t *testing.T) {
+	var objects []*inventory.Object
+	// east: the policy selects web only, so api is not isolated.
+	objects = append(objects, inContext(t, "east", shopPolicy("web"), shopDeployment("api"))...)
+	// west: the same Deployment, selected by west's own policy.
+	objects = append(objects, inContext(t, "west", shopPolicy("api"), shopDeployment("api"))...)
+	// north: shop has no policy in this cluster, so nothing is said.
+	objects = append(objects, inContext(t, "north", shopDeployment("worker"))...)
+
+	e, err := engine.New(engine.Options{Checks: []*check.Check{checkByID(t, "pod-not-isolated")}, Now: func() time.Time { return checktest.Now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objects {
+		e.Evaluate(o)
+	}
+	var got []string
+	for _, f := range e.Report().Findings {
+		got = append(got, f.Object.Origin.Context+" "+f.Object.Ref.String())
+	}
+	slices.Sort(got)
+	if want := []string{"east Deployment/shop/api"}; !slices.Equal(got, want) {
+		t.Errorf("findings = %q, want %q", got, want)
+	}
+}
+
+func checkByID(t *testing.T, id string) *check.Check {
+	t.Helper()
+	for _, c := range Checks() {
+		if c.ID == id {
+			return c
+		}
+	}
+	t.Fatalf("no check %s", id)
+	return nil
+}

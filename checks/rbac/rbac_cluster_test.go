@@ -1,0 +1,41 @@
+package rbac
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/kubeharden/kubeharden/engine"
+	"github.com/kubeharden/kubeharden/internal/checktest"
+	"github.com/kubeharden/kubeharden/source/manifest"
+)
+
+// rbac-dangling-subject says an account is missing from the cluster, which
+// a set of manifests cannot show: it must stay silent unless the inventory
+// is complete, while the per-object RBAC checks run either way.
+func TestDanglingSubjectNeedsCluster(t *testing.T) {
+	const id = "rbac-dangling-subject"
+	files := checktest.Fixtures("testdata", id, "fail")
+	for _, complete := range []bool{false, true} {
+		e, err := engine.New(engine.Options{Checks: Checks(), Complete: complete, Now: func() time.Time { return checktest.Now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := manifest.Loader{}
+		l.Load(context.Background(), files, e)
+		rep := e.Report()
+		fired := map[string]int{}
+		for _, f := range rep.Findings {
+			fired[f.Check.ID]++
+		}
+		if !complete && fired[id] > 0 {
+			t.Errorf("Complete: false: %s fired %d times on a manifest scan", id, fired[id])
+		}
+		if complete && fired[id] == 0 {
+			t.Errorf("Complete: true: %s found nothing in its fail fixtures", id)
+		}
+		if fired["cluster-admin-binding"] == 0 {
+			t.Errorf("Complete: %v: cluster-admin-binding did not run", complete)
+		}
+	}
+}

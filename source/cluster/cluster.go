@@ -1,0 +1,402 @@
+// Package cluster reads objects from live Kubernetes clusters with
+// client-go, following kubectl's conventions for kubeconfig, contexts and
+// namespaces, and falling back to the in-cluster configuration in a pod.
+//
+// Every kind is listed page by page (limit/continue, protobuf where the
+// server offers it) and each page is handed on before the next one is
+// kept, so memory stays bounded by the page size, not the cluster size.
+// Secrets are listed as metadata only: their data never leaves the API
+// server. Objects owned by a workload controller (a Deployment's
+// ReplicaSets and Pods, a CronJob's Jobs) are folded into their controller,
+// so a problem in a pod template is reported once, on the object to fix.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/report"
+)
+
+// Options choose what to scan and how.
+type Options struct {
+	// Kubeconfig is an explicit kubeconfig file; empty follows kubectl:
+	// $KUBECONFIG, then ~/.kube/config, then the in-cluster configuration.
+	Kubeconfig string
+	// Context is the kubeconfig context to use (default: the current one).
+	Context string
+	// AllContexts scans every context of the kubeconfig concurrently.
+	AllContexts bool
+	// Namespace limits namespaced kinds to one namespace (empty: all).
+	// Cluster-scoped kinds are then not listed.
+	Namespace string
+	// PageSize is the LIST limit (default 500).
+	PageSize int64
+	// Progress, if set, receives a one-line progress indicator.
+	Progress io.Writer
+	// WrapTransport, if set, wraps the HTTP transport (tests record requests with it).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// Retries is how many times a transient failure is retried (default 5).
+	Retries int
+}
+
+// Sink receives what a scan finds; it must be safe for concurrent use.
+type Sink interface {
+	Object(o *inventory.Object)
+	Error(e inventory.Error)
+	Notice(n report.Notice)
+	// Unlisted says no object of a kind could be read from a context.
+	Unlisted(context, kind string)
+}
+
+// target is one cluster to scan.
+type target struct {
+	name   string // context name, or "in-cluster"
+	config *rest.Config
+}
+
+// Complete reports whether a scan with these options sees whole clusters,
+// so cluster-wide checks can run.
+func (o Options) Complete() bool { return o.Namespace == "" }
+
+func (o Options) targets() ([]target, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if o.Kubeconfig != "" {
+		rules.ExplicitPath = o.Kubeconfig
+	}
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.Context}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
+	if !o.AllContexts {
+		cfg, err := cc.ClientConfig()
+		if err != nil {
+			return nil, fmt.Errorf("loading kubeconfig: %w", err)
+		}
+		name := o.Context
+		if name == "" {
+			if raw, err := cc.RawConfig(); err == nil && raw.CurrentContext != "" {
+				name = raw.CurrentContext
+			} else {
+				name = "in-cluster"
+			}
+		}
+		return []target{{name: name, config: cfg}}, nil
+	}
+	raw, err := cc.RawConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	if len(raw.Contexts) == 0 {
+		return nil, errors.New("the kubeconfig has no contexts")
+	}
+	var names []string
+	for n := range raw.Contexts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []target
+	for _, n := range names {
+		cfg, err := clientcmd.NewNonInteractiveClientConfig(raw, n, &clientcmd.ConfigOverrides{}, rules).ClientConfig()
+		if err != nil {
+			return nil, fmt.Errorf("context %s: %w", n, err)
+		}
+		out = append(out, target{name: n, config: cfg})
+	}
+	return out, nil
+}
+
+// Scan lists every kind from the selected clusters into sink. Problems
+// with one kind (forbidden, not served) are notices and the scan goes on;
+// a cluster that cannot be read to the end is an error naming what is
+// missing. Scan returns an error only when no cluster could be configured.
+func Scan(ctx context.Context, opts Options, sink Sink) error {
+	targets, err := opts.targets()
+	if err != nil {
+		return err
+	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = 500
+	}
+	if opts.Retries <= 0 {
+		opts.Retries = 5
+	}
+	prog := newProgress(opts.Progress)
+	defer prog.done()
+	var wg sync.WaitGroup
+	for _, t := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := &scanner{opts: opts, target: t, sink: sink, prog: prog}
+			s.run(ctx)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+type scanner struct {
+	opts   Options
+	target target
+	sink   Sink
+	prog   *progress
+	folded int
+}
+
+func (s *scanner) fail(format string, args ...any) {
+	s.sink.Error(inventory.Error{File: "cluster " + s.target.name, Message: fmt.Sprintf(format, args...)})
+}
+
+func (s *scanner) run(ctx context.Context) {
+	cfg := rest.CopyConfig(s.target.config)
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = 50, 100
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 2 * time.Minute
+	}
+	if s.opts.WrapTransport != nil {
+		cfg.Wrap(s.opts.WrapTransport)
+	}
+	cfg.UserAgent = "kubeharden"
+	metaCfg := rest.CopyConfig(cfg)
+	// Typed lists in protobuf where the server offers it; JSON otherwise.
+	cfg.ContentType = "application/vnd.kubernetes.protobuf"
+	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	typed, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		s.fail("building client: %v", err)
+		return
+	}
+	meta, err := metadata.NewForConfig(metaCfg)
+	if err != nil {
+		s.fail("building metadata client: %v", err)
+		return
+	}
+	c := &clients{typed: typed, meta: meta}
+
+	var info *version.Info
+	err = s.retry(ctx, "reading /version", func() error {
+		var err error
+		info, err = typed.Discovery().ServerVersion()
+		return err
+	})
+	if err != nil {
+		s.fail("cannot reach the API server at %s: %v; nothing was scanned", cfg.Host, err)
+		return
+	}
+	s.emitVersion(info)
+
+	for _, k := range kinds {
+		if ctx.Err() != nil {
+			s.fail("scan stopped before listing %s: %v; %s", k.resource, context.Cause(ctx), s.missingFrom(k))
+			return
+		}
+		if k.cluster && s.opts.Namespace != "" {
+			continue
+		}
+		if err := s.listKind(ctx, c, k); err != nil {
+			s.fail("%v; %s", err, s.missingFrom(k))
+			return
+		}
+	}
+}
+
+// missingFrom names the kinds a scan that stopped at k did not finish.
+func (s *scanner) missingFrom(k kind) string {
+	var left []string
+	seen := false
+	for _, x := range kinds {
+		if x.resource == k.resource {
+			seen = true
+		}
+		if seen && !(x.cluster && s.opts.Namespace != "") {
+			left = append(left, x.resource)
+		}
+	}
+	return fmt.Sprintf("findings are missing for: %v", left)
+}
+
+// pageOrErr carries one fetched page to the evaluating goroutine.
+type pageOrErr struct {
+	p   page
+	err error
+}
+
+// listKind lists one kind page by page. A fetcher goroutine reads the next
+// page while the current one is evaluated; at most two pages are held.
+func (s *scanner) listKind(ctx context.Context, c *clients, k kind) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan pageOrErr, 1)
+	go func() {
+		defer close(pages)
+		cont := ""
+		for {
+			var p page
+			err := s.retry(ctx, "listing "+k.resource, func() error {
+				var err error
+				p, err = k.list(ctx, c, s.opts.Namespace, metav1.ListOptions{Limit: s.opts.PageSize, Continue: cont})
+				return err
+			})
+			select {
+			case pages <- pageOrErr{p, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || p.cont == "" {
+				return
+			}
+			cont = p.cont
+		}
+	}()
+	for pe := range pages {
+		if pe.err != nil {
+			return s.listError(k, pe.err)
+		}
+		for _, it := range pe.p.items {
+			s.emit(k, it)
+		}
+		s.prog.add(s.target.name, k.resource, len(pe.p.items))
+	}
+	return nil
+}
+
+// listError turns a failed LIST into a notice (the scan goes on) or an
+// error (the scan of this cluster stops).
+func (s *scanner) listError(k kind, err error) error {
+	scope := "cluster-wide"
+	if !k.cluster {
+		if s.opts.Namespace != "" {
+			scope = "in namespace " + s.opts.Namespace
+		} else {
+			scope = "in all namespaces"
+		}
+	}
+	group := k.group
+	if group == "" {
+		group = `""`
+	}
+	s.sink.Unlisted(s.target.name, k.kind)
+	switch {
+	case apierrors.IsForbidden(err):
+		s.sink.Notice(report.Notice{Kind: report.NoticeIncomplete, File: "cluster " + s.target.name,
+			Message: fmt.Sprintf("cannot list %s %s: the identity lacks the RBAC permission {apiGroups: [%s], resources: [%s], verbs: [list]}; %s objects were not checked",
+				k.resource, scope, group, k.resource, k.kind)})
+		return nil
+	case apierrors.IsNotFound(err):
+		s.sink.Notice(report.Notice{Kind: report.NoticeIncomplete, File: "cluster " + s.target.name,
+			Message: fmt.Sprintf("the API server does not serve %s (%s): %s objects were not checked", k.resource, k.apiVersion, k.kind)})
+		return nil
+	}
+	return fmt.Errorf("listing %s %s failed: %v", k.resource, scope, err)
+}
+
+// transient reports whether a failed request is worth retrying.
+func transient(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if apierrors.IsTooManyRequests(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
+		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsUnexpectedServerError(err) {
+		return true
+	}
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		return status.Status().Code >= 500
+	}
+	// Not an API status: a transport failure (refused, reset, EOF).
+	return true
+}
+
+// retry runs f, retrying transient failures with exponential backoff
+// (0.25s, 0.5s, 1s, ...), bounded by the context and opts.Retries.
+func (s *scanner) retry(ctx context.Context, what string, f func() error) error {
+	delay := 250 * time.Millisecond
+	var err error
+	for attempt := 0; ; attempt++ {
+		if err = f(); err == nil || !transient(err) || attempt >= s.opts.Retries {
+			return err
+		}
+		if d, ok := apierrors.SuggestsClientDelay(err); ok && time.Duration(d)*time.Second > delay {
+			delay = time.Duration(d) * time.Second
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w (after %d attempts; last error: %v)", what, context.Cause(ctx), attempt+1, err)
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 8*time.Second)
+	}
+}
+
+// controllerKinds are the owners whose pod template kubeharden checks
+// instead of the objects they create.
+var controllerKinds = map[string]bool{
+	"Deployment": true, "ReplicaSet": true, "StatefulSet": true, "DaemonSet": true,
+	"Job": true, "CronJob": true, "ReplicationController": true,
+}
+
+// ownedByController reports whether a pod-bearing object is managed by a
+// workload controller kubeharden also checks.
+func ownedByController(kindName string, m *metav1.ObjectMeta) bool {
+	if !podBearing[kindName] {
+		return false
+	}
+	for _, r := range m.OwnerReferences {
+		if r.Controller != nil && *r.Controller && controllerKinds[r.Kind] {
+			return true
+		}
+	}
+	return false
+}
+
+var podBearing = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range inventory.PodKinds {
+		m[k] = true
+	}
+	return m
+}()
+
+func (s *scanner) emit(k kind, it item) {
+	if ownedByController(k.kind, it.meta) {
+		s.folded++
+		return
+	}
+	ref := inventory.Ref{APIVersion: k.apiVersion, Kind: k.kind, Namespace: it.meta.Namespace, Name: it.meta.Name}
+	s.sink.Object(&inventory.Object{
+		Ref: ref,
+		Origin: inventory.Origin{Source: "cluster", Context: s.target.name, UID: string(it.meta.UID),
+			ResourceVersion: it.meta.ResourceVersion},
+		Meta:  it.meta,
+		Typed: it.obj,
+	})
+}
+
+// emitVersion emits the synthetic APIServer object carrying /version, so
+// version checks see the control plane as well as the nodes.
+func (s *scanner) emitVersion(v *version.Info) {
+	o := &inventory.APIServer{ObjectMeta: metav1.ObjectMeta{Name: s.target.name}, Version: *v}
+	o.APIVersion, o.Kind = inventory.APIServerGroup+"/v1", inventory.APIServerKind
+	s.sink.Object(&inventory.Object{
+		Ref:    inventory.Ref{APIVersion: o.APIVersion, Kind: o.Kind, Name: o.Name},
+		Origin: inventory.Origin{Source: "cluster", Context: s.target.name},
+		Meta:   &o.ObjectMeta,
+		Typed:  o,
+	})
+}
