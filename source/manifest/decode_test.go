@@ -23,8 +23,16 @@ type collect struct {
 	errors  []inventory.Error
 }
 
-func (c *collect) Object(o *inventory.Object) { c.mu.Lock(); c.objects = append(c.objects, o); c.mu.Unlock() }
-func (c *collect) Error(e inventory.Error)    { c.mu.Lock(); c.errors = append(c.errors, e); c.mu.Unlock() }
+func (c *collect) Object(o *inventory.Object) {
+	c.mu.Lock()
+	c.objects = append(c.objects, o)
+	c.mu.Unlock()
+}
+func (c *collect) Error(e inventory.Error) {
+	c.mu.Lock()
+	c.errors = append(c.errors, e)
+	c.mu.Unlock()
+}
 
 func decode(t testing.TB, src string, lim Limits) *collect {
 	t.Helper()

@@ -33,6 +33,15 @@ type DirRenderer interface {
 	Render(ctx context.Context, dir string, dec *Decoder, out Emitter) error
 }
 
+// Includer is implemented by renderers whose roots build other roots (a
+// Kustomize overlay builds its bases): a root that another root of the same
+// scan includes is not rendered on its own, so its objects are not
+// reported twice.
+type Includer interface {
+	// Includes returns the absolute directories that rendering dir also renders.
+	Includes(dir string) []string
+}
+
 // Loader loads manifests from paths.
 type Loader struct {
 	Decoder Decoder
@@ -176,5 +185,36 @@ func (l *Loader) expand(p string, out Emitter) []unit {
 		out.Error(inventory.Error{File: p, Message: err.Error()})
 	}
 	sort.SliceStable(units, func(i, j int) bool { return units[i].path < units[j].path })
-	return units
+	return dropIncluded(units)
+}
+
+// dropIncluded removes rendered roots that another root includes.
+func dropIncluded(units []unit) []unit {
+	included := map[string]bool{}
+	for _, u := range units {
+		if inc, ok := u.renderer.(Includer); ok {
+			for _, d := range inc.Includes(u.path) {
+				included[d] = true
+			}
+		}
+	}
+	if len(included) == 0 {
+		return units
+	}
+	out := units[:0]
+	for _, u := range units {
+		if u.renderer != nil {
+			abs, err := filepath.Abs(u.path)
+			if err == nil {
+				if real, err := filepath.EvalSymlinks(abs); err == nil {
+					abs = real
+				}
+			}
+			if included[abs] {
+				continue
+			}
+		}
+		out = append(out, u)
+	}
+	return out
 }

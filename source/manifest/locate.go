@@ -1,9 +1,9 @@
 package manifest
 
 import (
-	"strconv"
-
 	"go.yaml.in/yaml/v3"
+
+	"github.com/kubeharden/kubeharden/inventory"
 )
 
 // nodeLocator resolves field paths against a document's node tree.
@@ -12,76 +12,25 @@ type nodeLocator struct {
 	off  int // file line of the document's line 1, minus one
 }
 
-// segment is one step of a field path: a map key or a list index.
-type segment struct {
-	key   string
-	index int // -1 for a key
-}
-
-// parsePath splits a field path such as
-// spec.containers[0].env[2].name or metadata.annotations["a.b/c"].
-func parsePath(p string) []segment {
-	var segs []segment
-	i := 0
-	for i < len(p) {
-		switch p[i] {
-		case '.':
-			i++
-		case '[':
-			j := i + 1
-			if j < len(p) && p[j] == '"' {
-				k := j + 1
-				for k < len(p) && p[k] != '"' {
-					k++
-				}
-				segs = append(segs, segment{key: p[j+1 : k], index: -1})
-				i = k + 1
-				if i < len(p) && p[i] == ']' {
-					i++
-				}
-				continue
-			}
-			k := j
-			for k < len(p) && p[k] != ']' {
-				k++
-			}
-			if n, err := strconv.Atoi(p[j:k]); err == nil {
-				segs = append(segs, segment{index: n})
-			} else {
-				segs = append(segs, segment{key: p[j:k], index: -1})
-			}
-			i = k + 1
-		default:
-			j := i
-			for j < len(p) && p[j] != '.' && p[j] != '[' {
-				j++
-			}
-			segs = append(segs, segment{key: p[i:j], index: -1})
-			i = j
-		}
-	}
-	return segs
-}
-
 // Locate walks the path as far as it exists and returns the position of
 // the deepest node reached: the key of a map entry, or the list item.
 func (l *nodeLocator) Locate(path string) (int, int) {
 	cur := resolveAlias(l.root)
 	line, col := cur.Line, cur.Column
-	for _, s := range parsePath(path) {
+	for _, s := range inventory.SplitPath(path) {
 		cur = resolveAlias(cur)
 		if cur == nil {
 			break
 		}
-		if s.index >= 0 {
-			if cur.Kind != yaml.SequenceNode || s.index >= len(cur.Content) {
+		if s.Index >= 0 {
+			if cur.Kind != yaml.SequenceNode || s.Index >= len(cur.Content) {
 				break
 			}
-			cur = cur.Content[s.index]
+			cur = cur.Content[s.Index]
 			line, col = cur.Line, cur.Column
 			continue
 		}
-		k, v := findKey(cur, s.key, 0)
+		k, v := findKey(cur, s.Key, 0)
 		if k == nil {
 			break
 		}

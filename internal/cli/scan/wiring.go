@@ -6,6 +6,8 @@ import (
 	"github.com/kubeharden/kubeharden/render/junit"
 	"github.com/kubeharden/kubeharden/render/sarif"
 	"github.com/kubeharden/kubeharden/render/table"
+	"github.com/kubeharden/kubeharden/source/helm"
+	"github.com/kubeharden/kubeharden/source/kustomize"
 	"github.com/kubeharden/kubeharden/source/manifest"
 )
 
@@ -19,5 +21,15 @@ var formats = map[string]render.Func{
 
 // dirRenderers returns the Helm and Kustomize renderers configured by flags.
 func dirRenderers(f *flags) []manifest.DirRenderer {
-	return nil
+	return []manifest.DirRenderer{
+		helm.New(helm.Options{
+			ValuesFiles: f.values,
+			Set:         f.set,
+			SetString:   f.setString,
+			ReleaseName: f.releaseName,
+			Namespace:   f.releaseNamespace,
+			KubeVersion: f.kubeVersion,
+		}),
+		kustomize.New(),
+	}
 }

@@ -1,0 +1,239 @@
+package kustomize
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/kubeharden/kubeharden/inventory"
+)
+
+// sourceFile is a resource file a kustomization reads, decoded once.
+type sourceFile struct {
+	objs []*srcObj
+}
+
+// srcObj is one object of a resource file.
+type srcObj struct {
+	obj  *inventory.Object // as the manifest decoder reads it
+	data any               // its content, to match list items by name
+}
+
+// source decodes (once) the resource file at path.
+func (b *builder) source(path string) *sourceFile {
+	if s, ok := b.sources[path]; ok {
+		return s
+	}
+	s := &sourceFile{}
+	b.sources[path] = s
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return s
+	}
+	var c collector
+	if err := b.dec.Decode(bytes.NewReader(data), path, Source, &c); err != nil {
+		return s
+	}
+	content := contentByLine(data)
+	for _, o := range c.objects {
+		s.objs = append(s.objs, &srcObj{obj: o, data: content[o.Origin.Line]})
+	}
+	return s
+}
+
+// contentByLine decodes every document of a YAML stream, and the items of
+// Lists, into generic values keyed by the line their mapping starts on:
+// the line the manifest decoder gives as the object's origin.
+func contentByLine(data []byte) map[int]any {
+	out := map[int]any{}
+	d := yaml.NewDecoder(bytes.NewReader(data))
+	for range 100_000 {
+		var doc yaml.Node
+		if err := d.Decode(&doc); err != nil {
+			// io.EOF, or a document the manifest decoder reports.
+			break
+		}
+		if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+			continue
+		}
+		root := doc.Content[0]
+		if root.Kind != yaml.MappingNode {
+			continue
+		}
+		add := func(n *yaml.Node) {
+			var v any
+			if n.Decode(&v) == nil {
+				out[n.Line] = v
+			}
+		}
+		add(root)
+		if items := mapValue(root, "items"); items != nil && items.Kind == yaml.SequenceNode {
+			for _, it := range items.Content {
+				if it.Kind == yaml.MappingNode {
+					add(it)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// match finds the object of the file a built resource comes from: same
+// kind and name; else same kind and a name the built name contains
+// (kustomize adds prefixes, suffixes and hashes); else the only object of
+// that kind; else the only object of the file.
+func (s *sourceFile) match(kind, name, namespace string) *srcObj {
+	if s == nil || len(s.objs) == 0 {
+		return nil
+	}
+	var same []*srcObj
+	for _, o := range s.objs {
+		if o.obj.Kind == kind {
+			same = append(same, o)
+		}
+	}
+	var exact *srcObj
+	for _, o := range same {
+		if o.obj.Name == name {
+			if o.obj.Namespace == namespace {
+				return o
+			}
+			if exact == nil {
+				exact = o
+			}
+		}
+	}
+	if exact != nil {
+		return exact
+	}
+	var best *srcObj
+	for _, o := range same {
+		if o.obj.Name != "" && strings.Contains(name, o.obj.Name) && (best == nil || len(o.obj.Name) > len(best.obj.Name)) {
+			best = o
+		}
+	}
+	switch {
+	case best != nil:
+		return best
+	case len(same) == 1:
+		return same[0]
+	case len(s.objs) == 1:
+		return s.objs[0]
+	}
+	return nil
+}
+
+// sourceLocator resolves field paths of a built object in the resource
+// file it came from. Paths are translated first: a list index of the
+// built object becomes the index of the same item (by name, mountPath,
+// containerPort...) in the source, since patches add and reorder items.
+// What the source does not have (a field or item added by a patch)
+// resolves to its deepest ancestor the source has.
+type sourceLocator struct {
+	src   *srcObj
+	built any
+}
+
+func (l *sourceLocator) Locate(path string) (int, int) {
+	if l.src.obj.Locator == nil {
+		return l.src.obj.Origin.Line, l.src.obj.Origin.Column
+	}
+	return l.src.obj.Locator.Locate(translate(path, l.built, l.src.data))
+}
+
+// identityKeys name list items, in order of preference: the merge keys
+// of the Kubernetes lists patches merge.
+var identityKeys = []string{"name", "mountPath", "devicePath", "containerPort", "ip"}
+
+// translate rewrites a path of the built object as a path of the source
+// object, as far as the source has it; the rest of the path is dropped.
+func translate(path string, built, src any) string {
+	var b strings.Builder
+	for _, seg := range inventory.SplitPath(path) {
+		if seg.Index < 0 {
+			sm, ok := src.(map[string]any)
+			if !ok {
+				return b.String()
+			}
+			writeKey(&b, seg.Key)
+			sv, ok := sm[seg.Key]
+			if !ok {
+				return b.String()
+			}
+			bm, _ := built.(map[string]any)
+			built, src = bm[seg.Key], sv
+			continue
+		}
+		bl, _ := built.([]any)
+		sl, ok := src.([]any)
+		if !ok {
+			return b.String()
+		}
+		j := sameItem(bl, sl, seg.Index)
+		if j < 0 {
+			return b.String()
+		}
+		b.WriteString("[" + strconv.Itoa(j) + "]")
+		built, src = bl[seg.Index], sl[j]
+	}
+	return b.String()
+}
+
+func writeKey(b *strings.Builder, key string) {
+	if strings.ContainsAny(key, `.[]"`) {
+		b.WriteString(`["` + key + `"]`)
+		return
+	}
+	if b.Len() > 0 {
+		b.WriteByte('.')
+	}
+	b.WriteString(key)
+}
+
+// sameItem returns the index in src of item i of built, or -1.
+func sameItem(built, src []any, i int) int {
+	if i >= len(built) {
+		return -1
+	}
+	switch e := built[i].(type) {
+	case map[string]any:
+		for _, k := range identityKeys {
+			v, ok := e[k]
+			if !ok || !scalar(v) {
+				continue
+			}
+			for j, s := range src {
+				if sm, ok := s.(map[string]any); ok && scalar(sm[k]) && fmt.Sprint(sm[k]) == fmt.Sprint(v) {
+					return j
+				}
+			}
+			return -1
+		}
+	default:
+		if scalar(e) {
+			for j, s := range src {
+				if scalar(s) && fmt.Sprint(s) == fmt.Sprint(e) {
+					return j
+				}
+			}
+			return -1
+		}
+	}
+	// Items without a name: only trusted when the list kept its length.
+	if len(built) == len(src) {
+		return i
+	}
+	return -1
+}
+
+func scalar(v any) bool {
+	switch v.(type) {
+	case nil, map[string]any, []any:
+		return false
+	}
+	return true
+}
