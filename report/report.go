@@ -81,11 +81,15 @@ type Summary struct {
 	Notices    int            `json:"notices"`
 	// PSSLevels counts pod-bearing objects by the highest level they meet.
 	PSSLevels map[string]int `json:"pssLevels"`
+	// CVEDatabase is the date of the Kubernetes CVE database the version
+	// checks used (set for cluster scans).
+	CVEDatabase string `json:"cveDatabase,omitempty"`
 }
 
 // Summarize fills in r.Summary from the rest of the report.
 func (r *Report) Summarize() {
 	s := Summary{
+		CVEDatabase: r.Summary.CVEDatabase,
 		Objects:    len(r.Objects),
 		Findings:   len(r.Findings),
 		Suppressed: len(r.Suppressed),

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/internal/cli/catalog"
 	"github.com/kubeharden/kubeharden/internal/cli/cmdutil"
+	"github.com/kubeharden/kubeharden/internal/cli/db"
 	"github.com/kubeharden/kubeharden/internal/cli/scan"
 )
 
@@ -67,6 +68,7 @@ func NewCommand(streams Streams) *cobra.Command {
 	})
 	root.AddCommand(scan.NewCommand(streams, Version))
 	root.AddCommand(catalog.NewCommand(streams))
+	root.AddCommand(db.NewCommand(streams))
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print kubeharden's version",

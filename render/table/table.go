@@ -331,6 +331,9 @@ func (p *printer) summary(rep *report.Report) {
 	}
 	b.WriteString(".")
 	p.line("", b.String(), 2)
+	if rep.Summary.CVEDatabase != "" {
+		p.line("", "Kubernetes versions checked against the CVE database of "+rep.Summary.CVEDatabase+".", 2)
+	}
 
 	levels := map[string]int{}
 	for _, o := range rep.Objects {

@@ -18,6 +18,7 @@ import (
 	"github.com/kubeharden/kubeharden/config"
 	"github.com/kubeharden/kubeharden/engine"
 	"github.com/kubeharden/kubeharden/internal/cli/cmdutil"
+	clidb "github.com/kubeharden/kubeharden/internal/cli/db"
 	"github.com/kubeharden/kubeharden/render"
 	"github.com/kubeharden/kubeharden/report"
 	"github.com/kubeharden/kubeharden/source/cluster"
@@ -202,6 +203,10 @@ func runE(ctx context.Context, streams cmdutil.Streams, version string, f *flags
 	if err != nil {
 		return err
 	}
+	db, dbErr := clidb.LoadActive()
+	if dbErr != nil {
+		fmt.Fprintf(streams.Err, "kubeharden: warning: %v (using the built-in CVE database)\n", dbErr)
+	}
 	if f.cluster {
 		if cmdutil.IsTerminal(streams.Err) {
 			copts.Progress = streams.Err
@@ -216,6 +221,9 @@ func runE(ctx context.Context, streams cmdutil.Streams, version string, f *flags
 		loader.Load(ctx, args, eng)
 	}
 	rep := eng.Report()
+	if f.cluster && db != nil {
+		rep.Summary.CVEDatabase = db.DateString()
+	}
 	if err := format(streams.Out, rep, render.Options{Color: color, ShowSuppressed: f.showSuppressed, ToolVersion: version}); err != nil {
 		return fmt.Errorf("writing report: %w", err)
 	}
