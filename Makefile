@@ -1,7 +1,7 @@
 # kubeharden — see README.md.
 GO ?= go
 
-.PHONY: all build test bench docs fuzz examples
+.PHONY: all build test bench bench-cluster docs fuzz examples kube-bins
 
 all: build
 
@@ -18,6 +18,11 @@ test:
 # Scan time and peak memory against a bare YAML decode, at 1k/10k/100k objects.
 bench:
 	$(GO) run ./hack/bench
+
+# Cluster scan time and peak memory against a plain paginated LIST, on a
+# real API server filled with 20,000+ objects.
+bench-cluster: kube-bins
+	$(GO) run ./hack/bench/cluster
 
 # Regenerate docs/checks from the check metadata.
 docs:
