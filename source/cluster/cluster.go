@@ -154,7 +154,6 @@ type scanner struct {
 	target target
 	sink   Sink
 	prog   *progress
-	folded int
 }
 
 func (s *scanner) fail(format string, args ...any) {
@@ -375,8 +374,7 @@ var podBearing = func() map[string]bool {
 
 func (s *scanner) emit(k kind, it item) {
 	if ownedByController(k.kind, it.meta) {
-		s.folded++
-		return
+		return // checked through its controller
 	}
 	ref := inventory.Ref{APIVersion: k.apiVersion, Kind: k.kind, Namespace: it.meta.Namespace, Name: it.meta.Name}
 	s.sink.Object(&inventory.Object{
