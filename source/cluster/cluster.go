@@ -238,8 +238,8 @@ type pageOrErr struct {
 
 // listKind lists one kind page by page. A fetcher goroutine reads the next
 // page while the current one is evaluated; at most two pages are held.
-func (s *scanner) listKind(ctx context.Context, c *clients, k kind) error {
-	ctx, cancel := context.WithCancel(ctx)
+func (s *scanner) listKind(parent context.Context, c *clients, k kind) error {
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	pages := make(chan pageOrErr, 1)
 	go func() {
@@ -265,6 +265,11 @@ func (s *scanner) listKind(ctx context.Context, c *clients, k kind) error {
 	}()
 	for pe := range pages {
 		if pe.err != nil {
+			if parent.Err() != nil {
+				// Say why the scan stopped (--timeout, cancellation), not
+				// just that a request was interrupted.
+				return fmt.Errorf("listing %s stopped: %v", k.resource, context.Cause(parent))
+			}
 			return s.listError(k, pe.err)
 		}
 		for _, it := range pe.p.items {
