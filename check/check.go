@@ -64,42 +64,12 @@ type SetEval interface {
 
 // Target is an object a SetEval may report on later: enough to name,
 // locate and suppress a finding after the object itself is gone.
-type Target struct {
-	Ref    inventory.Ref
-	Origin inventory.Origin
-	// Locations resolved while the object was at hand, by field path.
-	Locations map[string]inventory.Location
-	// Annotations relevant to suppression (kubeharden.io/*).
-	Annotations map[string]string
-}
+type Target = inventory.Stub
 
 // Pin captures an object as a Target and resolves the given paths while
-// the object's source positions are still available.
-func Pin(o *inventory.Object, paths ...string) *Target {
-	t := &Target{Ref: o.Ref, Origin: o.Origin, Locations: make(map[string]inventory.Location, len(paths))}
-	for _, p := range paths {
-		t.Locations[p] = o.Locate(p)
-	}
-	if o.Meta != nil {
-		for k, v := range o.Meta.Annotations {
-			if strings.HasPrefix(k, "kubeharden.io/") {
-				if t.Annotations == nil {
-					t.Annotations = map[string]string{}
-				}
-				t.Annotations[k] = v
-			}
-		}
-	}
-	return t
-}
-
-// Locate returns the location pinned for path, or the object's origin.
-func (t *Target) Locate(path string) inventory.Location {
-	if l, ok := t.Locations[path]; ok {
-		return l
-	}
-	return inventory.Location{File: t.Origin.File, Line: t.Origin.Line, Column: t.Origin.Column, Path: path}
-}
+// the object's source positions are still available. Checks pinning the
+// same object share one Target.
+func Pin(o *inventory.Object, paths ...string) *Target { return o.Pin(paths...) }
 
 // AppliesTo reports whether the check looks at objects of the given kind.
 func (c *Check) AppliesTo(kind string) bool {

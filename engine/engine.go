@@ -72,6 +72,9 @@ type Engine struct {
 	ignoreByID map[objectKey]*ignoreRecord
 	// unlisted records, per context, the kinds a source could not read.
 	unlisted map[string]map[string]bool
+	strings  interner
+	// stubs maps the objects set checks pinned to their report entries.
+	stubs map[*inventory.Stub]*report.Object
 }
 
 // New validates the checks and builds an engine.
@@ -96,6 +99,7 @@ func New(opts Options) (*Engine, error) {
 		pss:        ev,
 		ignoreByID: map[objectKey]*ignoreRecord{},
 		unlisted:   map[string]map[string]bool{},
+		stubs:      map[*inventory.Stub]*report.Object{},
 	}
 	cat := opts.Catalogue
 	if cat == nil {
@@ -169,23 +173,38 @@ func (e *Engine) Object(o *inventory.Object) { e.Evaluate(o) }
 // Evaluate runs every applicable check on the object and records the
 // object, its Pod Security Standards level and its findings.
 func (e *Engine) Evaluate(o *inventory.Object) {
-	ro := &report.Object{Ref: o.Ref, Origin: o.Origin}
+	in := &e.strings
+	ref := o.Ref
+	ref.APIVersion, ref.Kind, ref.Namespace = in.intern(ref.APIVersion), in.intern(ref.Kind), in.intern(ref.Namespace)
+	ro := &report.Object{Ref: ref, Origin: o.Origin}
 	var pod *inventory.PodTemplate
 	if pod = o.Pod(); pod != nil {
-		r := e.pss.Evaluate(pod.Meta, pod.Spec)
-		ro.PSS = &r
+		ro.PSS = in.result(e.pss.Evaluate(pod.Meta, pod.Spec))
 	}
 	ign := e.ignoresOf(o, pod)
-	var found, silenced []*report.Finding
+	type hit struct {
+		c *check.Check
+		r check.Result
+	}
+	var hits []hit
 	for _, c := range e.byKind[o.Kind] {
 		for _, r := range c.Object(o) {
-			f := &report.Finding{Check: c, Object: ro, Location: o.Locate(r.Path), Message: r.Message}
-			f.Suppressed = e.suppress(c, o.Ref, ign)
-			if f.Suppressed != nil {
-				silenced = append(silenced, f)
-			} else {
-				found = append(found, f)
-			}
+			hits = append(hits, hit{c, r})
+		}
+	}
+	// One allocation holds all of the object's findings: a large scan keeps
+	// hundreds of thousands of them, and per-finding allocations would cost
+	// a pointer and a size-class rounding each.
+	slab := make([]report.Finding, len(hits))
+	var found, silenced []*report.Finding
+	for i, h := range hits {
+		f := &slab[i]
+		*f = report.Finding{Check: h.c, Object: ro, Location: o.Locate(in.intern(h.r.Path)), Message: in.intern(h.r.Message)}
+		f.Suppressed = e.suppress(h.c, o.Ref, ign)
+		if f.Suppressed != nil {
+			silenced = append(silenced, f)
+		} else {
+			found = append(found, f)
 		}
 	}
 	e.mu.Lock()
@@ -200,6 +219,9 @@ func (e *Engine) Evaluate(o *inventory.Object) {
 	for _, i := range e.sets[o.Kind] {
 		e.setEvals[i].Observe(o)
 	}
+	if st := o.Pinned(); st != nil {
+		e.stubs[st] = ro
+	}
 }
 
 // Report finishes the cross-object checks and returns the report, sorted
@@ -207,10 +229,6 @@ func (e *Engine) Evaluate(o *inventory.Object) {
 func (e *Engine) Report() *report.Report {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	objByRef := map[objectKey]*report.Object{}
-	for _, o := range e.objects {
-		objByRef[objectKey{o.Origin.Context, o.Ref}] = o
-	}
 	for i, se := range e.setEvals {
 		c := e.setChecks[i]
 		blinded := map[string]string{} // context -> kind not seen
@@ -220,7 +238,7 @@ func (e *Engine) Report() *report.Report {
 				return
 			}
 			key := objectKey{t.Origin.Context, t.Ref}
-			ro := objByRef[key]
+			ro := e.stubs[t]
 			if ro == nil {
 				ro = &report.Object{Ref: t.Ref, Origin: t.Origin}
 			}

@@ -8,6 +8,7 @@ package inventory
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -82,6 +83,7 @@ type Object struct {
 
 	pod     *PodTemplate
 	podDone bool
+	stub    *Stub
 }
 
 // Locate resolves a field path to a Location; objects without a locator
@@ -114,7 +116,7 @@ func (o *Object) Labels() map[string]string {
 
 // Index builds a field path element for a list item: Index("containers", 2) is "containers[2]".
 func Index(field string, i int) string {
-	return fmt.Sprintf("%s[%d]", field, i)
+	return field + "[" + strconv.Itoa(i) + "]"
 }
 
 // Join joins field path elements with dots, skipping empty ones.

@@ -29,6 +29,8 @@ type PodTemplate struct {
 	// RunsToCompletion is true for Jobs, CronJobs and Pods whose
 	// restartPolicy is not Always: probes do not apply to them.
 	RunsToCompletion bool
+
+	containers []Container // built once, on first use
 }
 
 // Pod returns the pod template of a pod-bearing object, or nil.
@@ -108,19 +110,28 @@ type Container struct {
 func (c Container) At(field string) string { return Join(c.Path, field) }
 
 // Containers visits every container of the pod: init, app and ephemeral.
+// The list and its field paths are built once per pod, whatever the number
+// of checks visiting it; like the rest of an Object, a PodTemplate is used
+// by one goroutine at a time.
 func (p *PodTemplate) Containers(visit func(c Container)) {
-	for i := range p.Spec.InitContainers {
-		c := &p.Spec.InitContainers[i]
-		sidecar := c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
-		visit(Container{Container: c, Kind: InitContainer, Path: Join(p.SpecPath, Index("initContainers", i)), Sidecar: sidecar})
+	if p.containers == nil {
+		n := len(p.Spec.InitContainers) + len(p.Spec.Containers) + len(p.Spec.EphemeralContainers)
+		p.containers = make([]Container, 0, n)
+		for i := range p.Spec.InitContainers {
+			c := &p.Spec.InitContainers[i]
+			sidecar := c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
+			p.containers = append(p.containers, Container{Container: c, Kind: InitContainer, Path: Join(p.SpecPath, Index("initContainers", i)), Sidecar: sidecar})
+		}
+		for i := range p.Spec.Containers {
+			p.containers = append(p.containers, Container{Container: &p.Spec.Containers[i], Kind: AppContainer, Path: Join(p.SpecPath, Index("containers", i))})
+		}
+		for i := range p.Spec.EphemeralContainers {
+			c := corev1.Container(p.Spec.EphemeralContainers[i].EphemeralContainerCommon)
+			p.containers = append(p.containers, Container{Container: &c, Kind: EphemeralContainer, Path: Join(p.SpecPath, Index("ephemeralContainers", i))})
+		}
 	}
-	for i := range p.Spec.Containers {
-		visit(Container{Container: &p.Spec.Containers[i], Kind: AppContainer, Path: Join(p.SpecPath, Index("containers", i))})
-	}
-	for i := range p.Spec.EphemeralContainers {
-		ec := &p.Spec.EphemeralContainers[i]
-		c := corev1.Container(ec.EphemeralContainerCommon)
-		visit(Container{Container: &c, Kind: EphemeralContainer, Path: Join(p.SpecPath, Index("ephemeralContainers", i))})
+	for _, c := range p.containers {
+		visit(c)
 	}
 }
 

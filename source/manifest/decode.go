@@ -54,18 +54,84 @@ func (d *Decoder) Decode(r io.Reader, file, source string, out Emitter) error {
 	if lim.MaxDocumentBytes <= 0 {
 		lim = DefaultLimits
 	}
+	// Documents are parsed in batches by one parser: starting a parser per
+	// document costs more than parsing a small one. A batch that does not
+	// parse is parsed again document by document, so one bad document
+	// never hides the others.
+	var batch []chunk
+	size := 0
+	flush := func() {
+		if len(batch) > 0 {
+			d.batch(batch, file, source, lim, out)
+		}
+		batch, size = nil, 0
+	}
 	err := split(r, lim.MaxDocumentBytes, func(c chunk) error {
 		if c.tooBig {
 			out.Error(inventory.Error{File: file, Line: c.line, Message: fmt.Sprintf("document is larger than the %d byte limit (%d bytes); refused", lim.MaxDocumentBytes, c.size)})
 			return nil
 		}
-		d.document(c, file, source, lim, out)
+		batch = append(batch, c)
+		if size += len(c.data); size >= batchBytes {
+			flush()
+		}
 		return nil
 	})
+	flush()
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", file, err)
 	}
 	return nil
+}
+
+// batchBytes is the size at which a batch of documents is parsed.
+const batchBytes = 256 << 10
+
+// batch parses consecutive documents with one parser. The chunks are
+// contiguous in the file (each after the first starts with its "---"), so
+// their concatenation has the same lines, offset by the first's line.
+func (d *Decoder) batch(cs []chunk, file, source string, lim Limits, out Emitter) {
+	if len(cs) == 1 {
+		d.document(cs[0], file, source, lim, out)
+		return
+	}
+	n := 0
+	for _, c := range cs {
+		n += len(c.data)
+	}
+	joined := chunk{data: make([]byte, 0, n+16), line: cs[0].line}
+	for i, c := range cs {
+		// Lines the splitter dropped between two chunks (a "..." line, a
+		// document of nothing but comments) are replaced by a document
+		// separator and blank lines: the documents stay apart and every
+		// line keeps its number.
+		if i > 0 {
+			gap := c.line - cs[i-1].endLine
+			if gap < 0 {
+				for _, c := range cs {
+					d.document(c, file, source, lim, out)
+				}
+				return
+			}
+			if gap > 0 {
+				joined.data = append(joined.data, "---\n"...)
+				for range gap - 1 {
+					joined.data = append(joined.data, '\n')
+				}
+			}
+		}
+		joined.data = append(joined.data, c.data...)
+	}
+	docs, perr := parse(joined, file)
+	if perr != nil {
+		for _, c := range cs {
+			d.document(c, file, source, lim, out)
+		}
+		return
+	}
+	for _, n := range docs {
+		d.node(n, joined, file, source, lim, out)
+	}
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)

@@ -286,3 +286,56 @@ func TestCarriageReturnOnlyLineEndings(t *testing.T) {
 		t.Errorf("second document's field on line %d, want 21", l)
 	}
 }
+
+// Batched parsing must give exactly what parsing each document alone gives:
+// the same objects, lines and errors, across "..." ends, comment-only
+// documents and bad documents.
+func TestBatchedParsingMatchesOneByOne(t *testing.T) {
+	var b strings.Builder
+	for i := range 60 {
+		switch i % 6 {
+		case 0:
+			b.WriteString("---\n# only a comment\n")
+		case 1:
+			b.WriteString(fmt.Sprintf(pod, fmt.Sprintf("p%d", i)) + "...\n")
+		case 2:
+			b.WriteString("---\napiVersion: v1\nkind: Pod\nmetadata: {name: bad\n")
+		default:
+			b.WriteString("---\n" + fmt.Sprintf(pod, fmt.Sprintf("p%d", i)))
+		}
+	}
+	src := b.String()
+	type seen struct {
+		name       string
+		start, fld int
+	}
+	collectAll := func(lim Limits, oneByOne bool) ([]seen, []inventory.Error) {
+		var c collect
+		d := Decoder{Limits: lim}
+		if oneByOne {
+			split(strings.NewReader(src), lim.MaxDocumentBytes, func(ch chunk) error { d.document(ch, "in.yaml", "file", lim, &c); return nil })
+		} else if err := d.Decode(strings.NewReader(src), "in.yaml", "file", &c); err != nil {
+			t.Fatal(err)
+		}
+		var out []seen
+		for _, o := range c.objects {
+			out = append(out, seen{o.Name, o.Origin.Line, o.Locate("spec.containers[0].securityContext.privileged").Line})
+		}
+		return out, c.errors
+	}
+	wantObjs, wantErrs := collectAll(DefaultLimits, true)
+	gotObjs, gotErrs := collectAll(DefaultLimits, false)
+	if fmt.Sprint(gotObjs) != fmt.Sprint(wantObjs) || fmt.Sprint(gotErrs) != fmt.Sprint(wantErrs) {
+		t.Errorf("batched:\n%v\n%v\none by one:\n%v\n%v", gotObjs, gotErrs, wantObjs, wantErrs)
+	}
+	if len(wantObjs) != 40 || len(wantErrs) != 10 {
+		t.Errorf("%d objects, %d errors", len(wantObjs), len(wantErrs))
+	}
+	// And a file without bad documents goes through the batch path whole.
+	good := strings.ReplaceAll(src, "metadata: {name: bad\n", "metadata: {name: fixed}\n")
+	var c collect
+	d := Decoder{}
+	if err := d.Decode(strings.NewReader(good), "in.yaml", "file", &c); err != nil || len(c.errors) != 0 || len(c.objects) != 50 {
+		t.Errorf("good file: %d objects, errors %v", len(c.objects), c.errors)
+	}
+}
