@@ -143,9 +143,9 @@ func Render(w io.Writer, rep *report.Report, opts render.Options) error {
 	d := Build(&report.Report{Errors: rep.Errors, Notices: rep.Notices, Summary: rep.Summary}, opts)
 	sw.raw("{\n")
 	sw.field("tool", d.Tool, false)
-	sw.array("findings", len(rep.Findings), func(i int) any { return finding(rep.Findings[i]) }, false)
+	sw.findings("findings", rep.Findings)
 	if opts.ShowSuppressed && len(rep.Suppressed) > 0 {
-		sw.array("suppressed", len(rep.Suppressed), func(i int) any { return finding(rep.Suppressed[i]) }, false)
+		sw.findings("suppressed", rep.Suppressed)
 	}
 	sw.array("objects", len(rep.Objects), func(i int) any { return object(rep.Objects[i]) }, false)
 	sw.array("errors", len(d.Errors), func(i int) any { return d.Errors[i] }, false)
@@ -159,10 +159,43 @@ func Render(w io.Writer, rep *report.Report, opts render.Options) error {
 }
 
 type streamer struct {
-	w   *bufio.Writer
-	buf bytes.Buffer
-	enc *json.Encoder
-	err error
+	w    *bufio.Writer
+	buf  bytes.Buffer
+	enc  *json.Encoder
+	err  error
+	fast encoder
+	line []byte
+}
+
+// findings writes an array of findings with the per-check cache.
+func (s *streamer) findings(name string, fs []*report.Finding) {
+	s.key(name)
+	if len(fs) == 0 {
+		s.raw("[]")
+		s.end(false)
+		return
+	}
+	if s.fast.checks == nil {
+		s.fast.checks = map[*check.Check]*checkParts{}
+	}
+	s.raw("[\n")
+	for i, f := range fs {
+		if s.err != nil {
+			return
+		}
+		s.line = append(s.line[:0], "    "...)
+		s.line, s.err = s.fast.appendFinding(s.line, f)
+		if i < len(fs)-1 {
+			s.line = append(s.line, ",\n"...)
+		} else {
+			s.line = append(s.line, '\n')
+		}
+		if s.err == nil {
+			_, s.err = s.w.Write(s.line)
+		}
+	}
+	s.raw("  ]")
+	s.end(false)
 }
 
 func (s *streamer) raw(str string) {
