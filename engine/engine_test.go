@@ -107,7 +107,7 @@ func run(t *testing.T, now time.Time, xs ...*engine.Exception) *report.Report {
 func ids(fs []*report.Finding) []string {
 	var out []string
 	for _, f := range fs {
-		out = append(out, f.Check.ID+"@"+f.Object.Ref.Name+":"+itoa(f.Location.Line))
+		out = append(out, f.Check.ID+"@"+f.Object.Ref.Name+":"+itoa(int(f.Location.Line)))
 	}
 	return out
 }

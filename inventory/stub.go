@@ -15,8 +15,8 @@ type Stub struct {
 }
 
 type located struct {
-	path string
-	loc  Location
+	path         string
+	line, column int32
 }
 
 // Pin returns the object's stub, resolving the given field paths while the
@@ -46,7 +46,8 @@ func (o *Object) Pin(paths ...string) *Stub {
 	}
 	for _, p := range paths {
 		if !o.stub.has(p) {
-			o.stub.located = append(o.stub.located, located{p, o.Locate(p)})
+			l := o.Locate(p)
+			o.stub.located = append(o.stub.located, located{p, int32(l.Line), int32(l.Column)})
 		}
 	}
 	return o.stub
@@ -68,7 +69,7 @@ func (s *Stub) has(path string) bool {
 func (s *Stub) Locate(path string) Location {
 	for _, l := range s.located {
 		if l.path == path {
-			return l.loc
+			return Location{File: s.Origin.File, Line: int(l.line), Column: int(l.column), Path: path}
 		}
 	}
 	return Location{File: s.Origin.File, Line: s.Origin.Line, Column: s.Origin.Column, Path: path}

@@ -63,38 +63,60 @@ func New() (*Evaluator, error) {
 	return e, nil
 }
 
-func allowed(rs []policy.CheckResult) bool {
-	for _, r := range rs {
-		if !r.Allowed {
-			return false
-		}
-	}
-	return true
-}
-
 // Evaluate returns the highest level the pod meets and its failing checks.
+//
+// Each of the library's checks (at the latest policy version) runs once;
+// the level follows from which fail: restricted when none does, baseline
+// when only restricted-level checks do, privileged otherwise. This is what
+// the library's Evaluator decides (every restricted check that overrides a
+// baseline one is stricter than it), in one pass instead of up to three;
+// TestLevelMatchesAdmissionEvaluator holds the two to agreement.
 func (e *Evaluator) Evaluate(meta *metav1.ObjectMeta, spec *corev1.PodSpec) Result {
 	if meta == nil {
 		meta = &metav1.ObjectMeta{}
 	}
-	level := api.LevelPrivileged
-	switch {
-	case allowed(e.eval.EvaluatePod(api.LevelVersion{Level: api.LevelRestricted, Version: api.LatestVersion()}, meta, spec)):
-		level = api.LevelRestricted
-	case allowed(e.eval.EvaluatePod(api.LevelVersion{Level: api.LevelBaseline, Version: api.LatestVersion()}, meta, spec)):
-		level = api.LevelBaseline
-	}
-	res := Result{Level: string(level), Failing: []string{}}
-	if level == api.LevelRestricted {
-		return res
-	}
+	res := Result{Level: string(api.LevelRestricted), Failing: []string{}}
+	baselineOK := true
 	for _, c := range e.checks {
 		r := c.fn(meta, spec)
 		if r.Allowed {
 			continue
 		}
+		if c.level == api.LevelBaseline {
+			baselineOK = false
+		}
 		res.Failing = append(res.Failing, c.id)
 		res.Failures = append(res.Failures, Failure{ID: c.id, Level: string(c.level), Reason: r.ForbiddenReason, Detail: r.ForbiddenDetail})
 	}
+	switch {
+	case !baselineOK:
+		res.Level = string(api.LevelPrivileged)
+	case len(res.Failing) > 0:
+		res.Level = string(api.LevelBaseline)
+	}
 	return res
+}
+
+// AdmissionLevel is the level the library's own Evaluator assigns, as the
+// API server's admission plugin would: the reference Evaluate is tested
+// against.
+func (e *Evaluator) AdmissionLevel(meta *metav1.ObjectMeta, spec *corev1.PodSpec) string {
+	if meta == nil {
+		meta = &metav1.ObjectMeta{}
+	}
+	allowed := func(rs []policy.CheckResult) bool {
+		for _, r := range rs {
+			if !r.Allowed {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case allowed(e.eval.EvaluatePod(api.LevelVersion{Level: api.LevelRestricted, Version: api.LatestVersion()}, meta, spec)):
+		return string(api.LevelRestricted)
+	case allowed(e.eval.EvaluatePod(api.LevelVersion{Level: api.LevelBaseline, Version: api.LatestVersion()}, meta, spec)):
+		return string(api.LevelBaseline)
+	}
+	return string(api.LevelPrivileged)
 }

@@ -20,12 +20,37 @@ type Object struct {
 
 // Finding is one problem in one object.
 type Finding struct {
-	Check    *check.Check
-	Object   *Object
-	Location inventory.Location
+	Check  *check.Check
+	Object *Object
+	// Location is where in the object's source the finding points, always
+	// in the object's origin file; it is kept compact because a large scan
+	// holds hundreds of thousands of findings. Loc gives the full location.
+	Location Pos
 	Message  string
 	// Suppressed is set when an exception or annotation silenced the finding.
 	Suppressed *Suppression
+}
+
+// Pos is a position in an object's origin file and the field path it was
+// resolved from.
+type Pos struct {
+	Path         string
+	Line, Column int32
+}
+
+// PosOf keeps the position part of a location.
+func PosOf(l inventory.Location) Pos {
+	return Pos{Path: l.Path, Line: int32(l.Line), Column: int32(l.Column)}
+}
+
+// Loc returns the finding's full location, file included (empty for
+// objects that have no file, such as live cluster objects).
+func (f *Finding) Loc() inventory.Location {
+	l := inventory.Location{Path: f.Location.Path, Line: int(f.Location.Line), Column: int(f.Location.Column)}
+	if f.Object != nil {
+		l.File = f.Object.Origin.File
+	}
+	return l
 }
 
 // Suppression says what silenced a finding.
@@ -90,13 +115,13 @@ type Summary struct {
 func (r *Report) Summarize() {
 	s := Summary{
 		CVEDatabase: r.Summary.CVEDatabase,
-		Objects:    len(r.Objects),
-		Findings:   len(r.Findings),
-		Suppressed: len(r.Suppressed),
-		Errors:     len(r.Errors),
-		Notices:    len(r.Notices),
-		BySeverity: map[string]int{},
-		PSSLevels:  map[string]int{},
+		Objects:     len(r.Objects),
+		Findings:    len(r.Findings),
+		Suppressed:  len(r.Suppressed),
+		Errors:      len(r.Errors),
+		Notices:     len(r.Notices),
+		BySeverity:  map[string]int{},
+		PSSLevels:   map[string]int{},
 	}
 	for _, sev := range check.Severities() {
 		s.BySeverity[sev.String()] = 0

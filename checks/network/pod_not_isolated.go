@@ -2,7 +2,9 @@ package network
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
+	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -66,7 +68,7 @@ type isolation struct {
 
 type isolatedPod struct {
 	scope  policyScope
-	labels labels.Set
+	labels packedLabels
 	path   string
 	noun   string
 	target *check.Target
@@ -93,7 +95,7 @@ func (e *isolation) Observe(o *inventory.Object) {
 	}
 	e.pods = append(e.pods, isolatedPod{
 		scope:  scopeOf(o),
-		labels: labels.Set(p.Meta.Labels),
+		labels: pack(p.Meta.Labels),
 		path:   path,
 		noun:   noun,
 		target: check.Pin(o, path),
@@ -120,12 +122,65 @@ func (e *isolation) Finish(report func(t *check.Target, r check.Result)) {
 			where = "without a namespace in the scanned set"
 		}
 		shown := "no labels"
-		if len(p.labels) > 0 {
-			shown = "labels " + p.labels.String()
+		if p.labels != "" {
+			shown = "labels " + p.labels.set().String()
 		}
 		report(p.target, check.Result{
 			Path:    p.path,
 			Message: fmt.Sprintf("no NetworkPolicy %s selects %s (%s): its pods accept and send any traffic", where, p.noun, shown),
 		})
 	}
+}
+
+// packedLabels holds a pod's labels as "key\x00value\x00" pairs: a
+// cluster-wide check keeps every pod's labels until the end of the scan,
+// and one string costs far less than a map. It implements labels.Labels.
+type packedLabels string
+
+func pack(m map[string]string) packedLabels {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.WriteString(m[k])
+		b.WriteByte(0)
+	}
+	return packedLabels(b.String())
+}
+
+// Lookup implements labels.Labels.
+func (p packedLabels) Lookup(key string) (string, bool) {
+	s := string(p)
+	for s != "" {
+		k, rest, _ := strings.Cut(s, "\x00")
+		v, rest, _ := strings.Cut(rest, "\x00")
+		if k == key {
+			return v, true
+		}
+		s = rest
+	}
+	return "", false
+}
+
+// Has implements labels.Labels.
+func (p packedLabels) Has(key string) bool { _, ok := p.Lookup(key); return ok }
+
+// Get implements labels.Labels.
+func (p packedLabels) Get(key string) string { v, _ := p.Lookup(key); return v }
+
+func (p packedLabels) set() labels.Set {
+	m := labels.Set{}
+	s := string(p)
+	for s != "" {
+		k, rest, _ := strings.Cut(s, "\x00")
+		v, rest, _ := strings.Cut(rest, "\x00")
+		m[k] = v
+		s = rest
+	}
+	return m
 }

@@ -11,52 +11,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/kubeharden/kubeharden/hack/bench/measure"
 	"github.com/kubeharden/kubeharden/internal/benchgen"
 )
-
-type result struct {
-	wall, cpu time.Duration
-	rssMB     float64
-}
-
-func run(name string, args ...string) (result, error) {
-	cmd := exec.Command(name, args...)
-	cmd.Stdout = nil
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
-	if cmd.ProcessState == nil {
-		return result{}, err
-	}
-	// kubeharden exits 1 when findings reach --fail-on; we pass none, so
-	// any non-zero exit is a failure of the run.
-	if err != nil {
-		return result{}, fmt.Errorf("%s: %v: %s", name, err, stderr.String())
-	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return result{wall: wall, cpu: cpu, rssMB: float64(ru.Maxrss) / 1024}, nil
-}
-
-func best(n int, f func() (result, error)) (result, error) {
-	var b result
-	for i := 0; i < n; i++ {
-		r, err := f()
-		if err != nil {
-			return r, err
-		}
-		if i == 0 || r.wall < b.wall {
-			b.wall, b.cpu = r.wall, r.cpu
-		}
-		b.rssMB = max(b.rssMB, r.rssMB)
-	}
-	return b, nil
-}
 
 func main() {
 	cache := flag.String("cache", ".cache/bench", "directory for binaries and corpora")
@@ -92,17 +51,19 @@ func main() {
 		if n >= 100000 {
 			reps = 1
 		}
-		d, err := best(reps, func() (result, error) { return run(dec, dir) })
+		d, err := measure.Best(reps, func() (measure.Result, error) { return measure.Run(false, dec, dir) })
 		if err != nil {
 			fail(err)
 		}
-		k, err := best(reps, func() (result, error) { return run(kh, "scan", dir, "-o", "json", "--fail-on", "none") })
+		k, err := measure.Best(reps, func() (measure.Result, error) {
+			return measure.Run(false, kh, "scan", dir, "-o", "json", "--fail-on", "none")
+		})
 		if err != nil {
 			fail(err)
 		}
 		fmt.Printf("| %d | %.2fs | %.2fs | %.0f MB | %.2fs | %.2fs | %.0f MB | %.2fx | %.2fx |\n", n,
-			d.wall.Seconds(), d.cpu.Seconds(), d.rssMB, k.wall.Seconds(), k.cpu.Seconds(), k.rssMB,
-			k.wall.Seconds()/d.wall.Seconds(), k.cpu.Seconds()/d.cpu.Seconds())
+			d.Wall.Seconds(), d.CPU.Seconds(), d.PeakRSS, k.Wall.Seconds(), k.CPU.Seconds(), k.PeakRSS,
+			k.Wall.Seconds()/d.Wall.Seconds(), k.CPU.Seconds()/d.CPU.Seconds())
 	}
 }
 

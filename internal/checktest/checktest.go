@@ -124,8 +124,9 @@ func expect(t *testing.T, c *check.Check, file string, fail bool) {
 		if f.Check.ID != c.ID {
 			continue
 		}
-		got[f.Location.Line] = true
-		if !wanted[f.Location.Line] {
+		line := int(f.Location.Line)
+		got[line] = true
+		if !wanted[line] {
 			t.Errorf("%s:%d: unexpected %s finding: %s", file, f.Location.Line, c.ID, f.Message)
 		}
 	}

@@ -6,6 +6,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -32,6 +34,15 @@ const (
 // 0 when nothing at or above --fail-on was found, 1 when something was,
 // 2 for usage, configuration and input errors.
 func Main(args []string, streams Streams) int {
+	// KUBEHARDEN_CPUPROFILE=FILE writes a CPU profile of the run, for
+	// reports of slow scans.
+	if path := os.Getenv("KUBEHARDEN_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
+		}
+	}
 	root := NewCommand(streams)
 	root.SetArgs(args)
 	err := root.Execute()

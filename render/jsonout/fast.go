@@ -77,7 +77,7 @@ func (e *encoder) appendFinding(b []byte, f *report.Finding) ([]byte, error) {
 		b = appendOpt(b, "resourceVersion", o.ResourceVersion)
 		b = append(b, '}')
 	}
-	if l := f.Location; l.File != "" {
+	if l := f.Loc(); l.File != "" {
 		b = append(b, `,"location":{`...)
 		b = append(b, `"file":`...)
 		b = appendString(b, l.File)

@@ -32,7 +32,8 @@ func TestFastMatchesEncodingJSON(t *testing.T) {
 		}
 		f := &report.Finding{Check: c, Object: o, Message: s}
 		if i%2 == 1 {
-			f.Location = inventory.Location{File: s + "f.yaml", Line: i, Column: i % 2, Path: s}
+			f.Location = report.Pos{Line: int32(i), Column: int32(i % 2), Path: s}
+			o.Origin.File = s + "f.yaml"
 		}
 		if i%4 == 0 {
 			f.Suppressed = &report.Suppression{By: "config", Reason: s, Source: inventory.Location{File: "k.yaml", Line: 3}}

@@ -84,7 +84,7 @@ func finding(f *report.Finding) Finding {
 		Severity:    f.Check.Severity,
 		Object:      f.Object.Ref,
 		Origin:      origin(f.Object.Origin),
-		Location:    location(f.Location),
+		Location:    location(f.Loc()),
 		Message:     f.Message,
 		Remediation: f.Check.Remediation,
 		References:  f.Check.Refs,

@@ -22,7 +22,7 @@ func TestStreamMatchesWholeDocument(t *testing.T) {
 	for _, rep := range []*report.Report{
 		{},
 		{
-			Findings:   []*report.Finding{{Check: c, Object: o, Location: inventory.Location{File: "a.yaml", Line: 3}, Message: "m1"}, {Check: c, Object: o, Message: "m2"}},
+			Findings:   []*report.Finding{{Check: c, Object: o, Location: report.Pos{Line: 3}, Message: "m1"}, {Check: c, Object: o, Message: "m2"}},
 			Suppressed: []*report.Finding{{Check: c, Object: o, Message: "m3", Suppressed: &report.Suppression{By: "config", Reason: "r"}}},
 			Objects:    []*report.Object{o, {Ref: inventory.Ref{Kind: "Namespace", Name: "n"}}},
 			Errors:     []inventory.Error{{File: "b.yaml", Line: 2, Message: "bad"}},

@@ -131,7 +131,7 @@ func caseName(o *report.Object) string {
 // where says where a finding is: "at file:line:column in path".
 func where(f *report.Finding) string {
 	var parts []string
-	if pos := names.Position(f.Location.File, f.Location.Line, f.Location.Column); pos != "" {
+	if pos := names.Position(f.Loc().File, f.Loc().Line, f.Loc().Column); pos != "" {
 		parts = append(parts, "at "+pos)
 	}
 	if f.Location.Path != "" {

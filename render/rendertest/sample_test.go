@@ -45,10 +45,10 @@ func TestSampleCoverage(t *testing.T) {
 		if !objects[f.Object] {
 			t.Errorf("finding on %s: object not in rep.Objects", f.Object.Ref)
 		}
-		if f.Object.Origin.Source == "cluster" && f.Location.File == "" {
+		if f.Object.Origin.Source == "cluster" && f.Loc().File == "" {
 			cluster = true
 		}
-		if f.Location.File != "" && f.Location.Line > 0 && f.Location.Column > 0 && f.Location.Path != "" {
+		if f.Loc().File != "" && f.Location.Line > 0 && f.Location.Column > 0 && f.Location.Path != "" {
 			withFile = true
 		}
 	}

@@ -433,7 +433,7 @@ func result(f *report.Finding, ruleIndex int) Result {
 		Level:     Level(f.Check.Severity),
 		Message:   Message{Text: names.Object(o.Ref) + ": " + f.Message},
 		Locations: []Location{{
-			PhysicalLocation: physical(f.Location.File, f.Location.Line, f.Location.Column),
+			PhysicalLocation: physical(f.Loc().File, f.Loc().Line, f.Loc().Column),
 			LogicalLocations: []LogicalLocation{{
 				Name:               o.Ref.Name,
 				FullyQualifiedName: names.Qualified(o),

@@ -295,7 +295,9 @@ func TestFingerprint(t *testing.T) {
 
 	moved := *f
 	moved.Location.Line += 10
-	moved.Location.File = "other/place.yaml"
+	elsewhere := *f.Object
+	elsewhere.Origin.File = "other/place.yaml"
+	moved.Object = &elsewhere
 	if sarif.Fingerprint(&moved) != base {
 		t.Error("fingerprint changed with the line or file")
 	}
@@ -315,8 +317,11 @@ func TestFingerprint(t *testing.T) {
 
 func TestArtifactURIs(t *testing.T) {
 	rep := rendertest.Sample()
-	rep.Findings[0].Location.File = "./my dir/app.yaml"
-	rep.Findings[1].Location.File = "/abs/app.yaml"
+	for i, file := range []string{"./my dir/app.yaml", "/abs/app.yaml"} {
+		o := *rep.Findings[i].Object
+		o.Origin.File = file
+		rep.Findings[i].Object = &o
+	}
 	log := sarif.Build(rep, opts)
 	got := log.Runs[0].Results[0].Locations[0].PhysicalLocation.ArtifactLocation
 	if got.URI != "my%20dir/app.yaml" || got.URIBaseID != "%SRCROOT%" {

@@ -269,7 +269,7 @@ func (p *printer) finding(f *report.Finding) {
 
 	indent := strings.Repeat(" ", textColumn)
 	var where []string
-	if pos := names.Position(f.Location.File, f.Location.Line, f.Location.Column); pos != "" {
+	if pos := names.Position(f.Loc().File, f.Loc().Line, f.Loc().Column); pos != "" {
 		where = append(where, "at "+pos)
 	}
 	if f.Location.Path != "" {

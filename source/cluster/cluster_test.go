@@ -546,3 +546,47 @@ func TestTimeoutNamesWhatIsMissing(t *testing.T) {
 		t.Errorf("errors: %v", rep.Errors)
 	}
 }
+
+// Throttling, server errors and dropped connections are retried with
+// backoff, and the scan completes as if nothing happened.
+func TestTransientErrorsAreRetried(t *testing.T) {
+	c := setup(t)
+	var mu sync.Mutex
+	failures := map[string]int{}
+	opts := admin(c)
+	opts.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			mu.Lock()
+			n := failures[req.URL.Path]
+			failures[req.URL.Path] = n + 1
+			mu.Unlock()
+			switch {
+			case req.URL.Path == "/api/v1/pods" && n == 0:
+				return synthetic(req, http.StatusServiceUnavailable, "", `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"ServiceUnavailable","code":503}`), nil
+			case req.URL.Path == "/apis/apps/v1/deployments" && n == 0:
+				return synthetic(req, http.StatusTooManyRequests, "1", `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"TooManyRequests","code":429}`), nil
+			case req.URL.Path == "/api/v1/namespaces" && n == 0:
+				return nil, io.ErrUnexpectedEOF
+			}
+			return rt.RoundTrip(req)
+		})
+	}
+	rep := scan(t, opts)
+	if len(rep.Errors) > 0 {
+		t.Fatalf("transient errors were not retried: %v", rep.Errors)
+	}
+	if failures["/api/v1/pods"] < 2 || failures["/apis/apps/v1/deployments"] < 2 || failures["/api/v1/namespaces"] < 2 {
+		t.Errorf("requests: %v", failures)
+	}
+	if len(byCheck(rep, "privileged-container")) == 0 {
+		t.Error("the retried kinds were not scanned")
+	}
+}
+
+func synthetic(req *http.Request, code int, retryAfter, body string) *http.Response {
+	h := http.Header{"Content-Type": []string{"application/json"}}
+	if retryAfter != "" {
+		h.Set("Retry-After", retryAfter)
+	}
+	return &http.Response{StatusCode: code, Status: http.StatusText(code), Header: h, Body: io.NopCloser(strings.NewReader(body)), Request: req, ProtoMajor: 1, ProtoMinor: 1}
+}

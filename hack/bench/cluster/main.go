@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -25,13 +26,15 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubeharden/kubeharden/hack/bench/measure"
 	"github.com/kubeharden/kubeharden/internal/testcluster"
 )
 
 func main() {
-	namespaces := flag.Int("namespaces", 100, "namespaces to create")
+	namespaces := flag.Int("namespaces", 110, "namespaces to create")
 	runs := flag.Int("runs", 3, "measurements of each side")
 	cache := flag.String("cache", ".cache/bench", "directory for binaries")
+	hold := flag.Bool("hold", false, "after measuring, keep the cluster running until interrupted")
 	flag.Parse()
 	ctx := context.Background()
 	c, err := testcluster.Start(ctx)
@@ -53,51 +56,67 @@ func main() {
 	fmt.Printf("created %d objects in %.1fs; waiting for the controller manager\n", created, time.Since(start).Seconds())
 	settle(ctx, cs)
 	kubeconfig := c.KubeconfigPath(testcluster.Admin)
-	var base, scan result
-	for i := 0; i < *runs; i++ {
-		b, err := measure(list, "-kubeconfig", kubeconfig)
-		if err != nil {
-			fail(err)
-		}
-		s, err := measure(kh, "scan", "--cluster", "--kubeconfig", kubeconfig, "-o", "json")
-		if err != nil {
-			fail(err)
-		}
-		if i == 0 || b.wall < base.wall {
-			base.wall, base.out = b.wall, b.out
-		}
-		if i == 0 || s.wall < scan.wall {
-			scan.wall = s.wall
-		}
-		base.rss, scan.rss = max(base.rss, b.rss), max(scan.rss, s.rss)
-	}
-	fmt.Printf("\n| objects listed | plain LIST wall | plain LIST RSS | scan wall | scan RSS | scan/LIST |\n|---:|---:|---:|---:|---:|---:|\n")
-	fmt.Printf("| %s | %.2fs | %.0f MB | %.2fs | %.0f MB | %.2fx |\n", strings.TrimSpace(base.out), base.wall.Seconds(), base.rss,
-		scan.wall.Seconds(), scan.rss, scan.wall.Seconds()/base.wall.Seconds())
-}
-
-type result struct {
-	wall time.Duration
-	rss  float64
-	out  string
-}
-
-func measure(name string, args ...string) (result, error) {
-	cmd := exec.Command(name, args...)
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
+	listed := count(ctx, cs)
+	base, err := measure.Best(*runs, func() (measure.Result, error) { return measure.Run(true, list, "-kubeconfig", kubeconfig) })
 	if err != nil {
-		return result{}, fmt.Errorf("%s: %v: %s", name, err, errb.String())
+		fail(err)
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	o := out.String()
-	if len(o) > 40 {
-		o = ""
+	scan, err := measure.Best(*runs, func() (measure.Result, error) {
+		return measure.Run(false, kh, "scan", "--cluster", "--kubeconfig", kubeconfig, "-o", "json")
+	})
+	if err != nil {
+		fail(err)
 	}
-	return result{wall: wall, rss: float64(ru.Maxrss) / 1024, out: o}, nil
+	fmt.Printf("\n%d objects in the API server across the listed kinds; %s of them reach the checks (ReplicaSets and Pods owned by Deployments are checked through their Deployment)\n",
+		listed, strings.TrimSpace(base.Stdout))
+	fmt.Printf("\n| objects | plain LIST wall | plain LIST CPU | plain LIST peak RSS | scan wall | scan CPU | scan peak RSS | scan/LIST wall |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Printf("| %d | %.2fs | %.2fs | %.0f MB | %.2fs | %.2fs | %.0f MB | %.2fx |\n", listed, base.Wall.Seconds(), base.CPU.Seconds(), base.PeakRSS,
+		scan.Wall.Seconds(), scan.CPU.Seconds(), scan.PeakRSS, scan.Wall.Seconds()/base.Wall.Seconds())
+	if *hold {
+		fmt.Printf("\nholding the cluster; kubeconfig: %s (interrupt to stop)\n", kubeconfig)
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		<-sig
+	}
+}
+
+// count lists the main kinds the scan lists and counts their items.
+func count(ctx context.Context, cs kubernetes.Interface) int {
+	n := 0
+	add := func(k int, err error) {
+		if err != nil {
+			fail(err)
+		}
+		n += k
+	}
+	o := metav1.ListOptions{}
+	l1, err := cs.CoreV1().Namespaces().List(ctx, o)
+	add(len(l1.Items), err)
+	l2, err := cs.CoreV1().Pods("").List(ctx, o)
+	add(len(l2.Items), err)
+	l3, err := cs.CoreV1().Services("").List(ctx, o)
+	add(len(l3.Items), err)
+	l4, err := cs.CoreV1().ConfigMaps("").List(ctx, o)
+	add(len(l4.Items), err)
+	l5, err := cs.CoreV1().Secrets("").List(ctx, o)
+	add(len(l5.Items), err)
+	l6, err := cs.CoreV1().ServiceAccounts("").List(ctx, o)
+	add(len(l6.Items), err)
+	l7, err := cs.AppsV1().Deployments("").List(ctx, o)
+	add(len(l7.Items), err)
+	l8, err := cs.AppsV1().ReplicaSets("").List(ctx, o)
+	add(len(l8.Items), err)
+	l9, err := cs.RbacV1().Roles("").List(ctx, o)
+	add(len(l9.Items), err)
+	l10, err := cs.RbacV1().RoleBindings("").List(ctx, o)
+	add(len(l10.Items), err)
+	l11, err := cs.RbacV1().ClusterRoles().List(ctx, o)
+	add(len(l11.Items), err)
+	l12, err := cs.RbacV1().ClusterRoleBindings().List(ctx, o)
+	add(len(l12.Items), err)
+	l13, err := cs.NetworkingV1().NetworkPolicies("").List(ctx, o)
+	add(len(l13.Items), err)
+	return n
 }
 
 // fill creates, per namespace: 10 Deployments (the controller manager adds
@@ -155,7 +174,7 @@ func fill(ctx context.Context, cs kubernetes.Interface, namespaces int) int {
 			name := fmt.Sprintf("obj-%d", j)
 			jobs <- func() error {
 				_, err := cs.CoreV1().Services(ns).Create(ctx, &corev1.Service{ObjectMeta: meta(name), Spec: corev1.ServiceSpec{
-					Selector: map[string]string{"app": name}, Ports: []corev1.ServicePort{{Port: 80}}}}, o)
+					ClusterIP: corev1.ClusterIPNone, Selector: map[string]string{"app": name}, Ports: []corev1.ServicePort{{Port: 80}}}}, o)
 				return err
 			}
 			jobs <- func() error {

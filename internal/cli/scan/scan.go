@@ -150,12 +150,17 @@ func loadConfig(path string) (*config.Config, error) {
 	return cfg, nil
 }
 
-// memoryLimit is the soft limit on the Go heap of a scan, unless
-// GOMEMLIMIT says otherwise: on a large input the garbage collector then
-// works harder rather than letting the heap grow to twice what is live,
-// which keeps resident memory flat. It is a soft limit: a scan whose
-// findings need more memory still completes.
-const memoryLimit = 150 << 20
+// A scan allocates a lot of short-lived memory (parsed documents, decoded
+// objects) around a modest live set (the findings). The garbage collector
+// is told to let the heap grow to five times the live set (gcPercent), so
+// that small and medium scans collect rarely, but never beyond a soft
+// limit (memoryLimit), so that large scans keep resident memory flat. Both
+// yield to GOGC and GOMEMLIMIT when the user sets them. The limit is soft:
+// a scan whose findings need more memory still completes.
+const (
+	gcPercent   = 400
+	memoryLimit = 128 << 20
+)
 
 func runE(ctx context.Context, streams cmdutil.Streams, version string, f *flags, changed func(string) bool, args []string) error {
 	if ctx == nil {
@@ -163,6 +168,9 @@ func runE(ctx context.Context, streams cmdutil.Streams, version string, f *flags
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
+		if os.Getenv("GOGC") == "" {
+			debug.SetGCPercent(gcPercent)
+		}
 	}
 	switch {
 	case f.cluster && len(args) > 0:
