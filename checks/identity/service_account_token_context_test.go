@@ -10,35 +10,7 @@ import (
 	"github.com/kubeharden/kubeharden/engine"
 	"github.com/kubeharden/kubeharden/internal/checktest"
 	"github.com/kubeharden/kubeharden/inventory"
-	"github.com/kubeharden/kubeharden/source/manifest"
 )
-
-// collected gathers what a manifest.Decoder emits.
-type collected struct {
-	objects []*inventory.Object
-	errors  []inventory.Error
-}
-
-func (c *collected) Object(o *inventory.Object) { c.objects = append(c.objects, o) }
-func (c *collected) Error(e inventory.Error)    { c.errors = append(c.errors, e) }
-
-// inContext decodes YAML into objects that come from the cluster of the
-// given kubeconfig context.
-func inContext(t *testing.T, ctx string, docs ...string) []*inventory.Object {
-	t.Helper()
-	var c collected
-	var d manifest.Decoder
-	if err := d.Decode(strings.NewReader(strings.Join(docs, "\n---\n")), ctx+".yaml", "cluster", &c); err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range c.errors {
-		t.Fatalf("%s: %s", ctx, e)
-	}
-	for _, o := range c.objects {
-		o.Origin.Context = ctx
-	}
-	return c.objects
-}
 
 const (
 	shopWeb = `apiVersion: apps/v1
@@ -70,11 +42,11 @@ func TestTokenAutomountKeepsContextsApart(t *testing.T) {
 	var objects []*inventory.Object
 	// east: the account disables the token; another cluster's account that
 	// does not must not outvote it.
-	objects = append(objects, inContext(t, "east", appNoToken, shopWeb)...)
+	objects = append(objects, checktest.InContext(t, "east", appNoToken, shopWeb)...)
 	// west: no account in this cluster; east's must not stand in for it.
-	objects = append(objects, inContext(t, "west", shopWeb)...)
+	objects = append(objects, checktest.InContext(t, "west", shopWeb)...)
 	// north: the account leaves the token mounted.
-	objects = append(objects, inContext(t, "north", appToken, shopWeb)...)
+	objects = append(objects, checktest.InContext(t, "north", appToken, shopWeb)...)
 
 	var c *check.Check
 	for _, k := range Checks() {

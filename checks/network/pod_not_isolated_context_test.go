@@ -3,7 +3,6 @@ package network
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -11,35 +10,7 @@ import (
 	"github.com/kubeharden/kubeharden/engine"
 	"github.com/kubeharden/kubeharden/internal/checktest"
 	"github.com/kubeharden/kubeharden/inventory"
-	"github.com/kubeharden/kubeharden/source/manifest"
 )
-
-// collected gathers what a manifest.Decoder emits.
-type collected struct {
-	objects []*inventory.Object
-	errors  []inventory.Error
-}
-
-func (c *collected) Object(o *inventory.Object) { c.objects = append(c.objects, o) }
-func (c *collected) Error(e inventory.Error)    { c.errors = append(c.errors, e) }
-
-// inContext decodes YAML into objects that come from the cluster of the
-// given kubeconfig context.
-func inContext(t *testing.T, ctx string, docs ...string) []*inventory.Object {
-	t.Helper()
-	var c collected
-	var d manifest.Decoder
-	if err := d.Decode(strings.NewReader(strings.Join(docs, "\n---\n")), ctx+".yaml", "cluster", &c); err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range c.errors {
-		t.Fatalf("%s: %s", ctx, e)
-	}
-	for _, o := range c.objects {
-		o.Origin.Context = ctx
-	}
-	return c.objects
-}
 
 // shopDeployment is a Deployment in namespace shop whose pods are labelled
 // app: <name>.
@@ -74,11 +45,11 @@ spec:
 func TestPodNotIsolatedKeepsContextsApart(t *testing.T) {
 	var objects []*inventory.Object
 	// east: the policy selects web only, so api is not isolated.
-	objects = append(objects, inContext(t, "east", shopPolicy("web"), shopDeployment("api"))...)
+	objects = append(objects, checktest.InContext(t, "east", shopPolicy("web"), shopDeployment("api"))...)
 	// west: the same Deployment, selected by west's own policy.
-	objects = append(objects, inContext(t, "west", shopPolicy("api"), shopDeployment("api"))...)
+	objects = append(objects, checktest.InContext(t, "west", shopPolicy("api"), shopDeployment("api"))...)
 	// north: shop has no policy in this cluster, so nothing is said.
-	objects = append(objects, inContext(t, "north", shopDeployment("worker"))...)
+	objects = append(objects, checktest.InContext(t, "north", shopDeployment("worker"))...)
 
 	e, err := engine.New(engine.Options{Checks: []*check.Check{checkByID(t, "pod-not-isolated")}, Now: func() time.Time { return checktest.Now }})
 	if err != nil {

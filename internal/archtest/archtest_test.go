@@ -62,3 +62,29 @@ func TestRenderersImportNoSources(t *testing.T) {
 		}
 	}
 }
+
+// The kubeharden binary runs no program of its own: no package of this
+// module that it links imports os/exec (Helm and client-go libraries may).
+func TestBinaryRunsNoPrograms(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}{{range .Imports}} {{.}}{{end}}", "github.com/kubeharden/kubeharden/cmd/kubeharden").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	const module = "github.com/kubeharden/kubeharden"
+	ours := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 || (fields[0] != module && !strings.HasPrefix(fields[0], module+"/")) {
+			continue
+		}
+		ours++
+		for _, imp := range fields[1:] {
+			if imp == "os/exec" {
+				t.Errorf("%s imports os/exec", fields[0])
+			}
+		}
+	}
+	if ours < 20 {
+		t.Fatalf("only %d packages of the module found: the test would prove nothing", ours)
+	}
+}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/engine"
+	"github.com/kubeharden/kubeharden/inventory"
 	"github.com/kubeharden/kubeharden/report"
 	"github.com/kubeharden/kubeharden/source/manifest"
 )
@@ -148,4 +149,32 @@ func describe(rep *report.Report, id string) string {
 		return "none"
 	}
 	return strings.Join(parts, "; ")
+}
+
+// collector gathers what a manifest.Decoder emits.
+type collector struct {
+	objects []*inventory.Object
+	errors  []inventory.Error
+}
+
+func (c *collector) Object(o *inventory.Object) { c.objects = append(c.objects, o) }
+func (c *collector) Error(e inventory.Error)    { c.errors = append(c.errors, e) }
+
+// InContext decodes YAML documents into objects that look as if they came
+// from the cluster of the given kubeconfig context, for tests of checks
+// that must keep clusters apart.
+func InContext(t testing.TB, context string, docs ...string) []*inventory.Object {
+	t.Helper()
+	var c collector
+	var d manifest.Decoder
+	if err := d.Decode(strings.NewReader(strings.Join(docs, "\n---\n")), context+".yaml", "cluster", &c); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range c.errors {
+		t.Fatalf("%s: %s", context, e)
+	}
+	for _, o := range c.objects {
+		o.Origin.Context = context
+	}
+	return c.objects
 }
