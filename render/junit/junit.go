@@ -137,6 +137,9 @@ func where(f *report.Finding) string {
 	if f.Location.Path != "" {
 		parts = append(parts, "in "+f.Location.Path)
 	}
+	if id := names.Identity(f.Object); id != "" {
+		parts = append(parts, "of "+id)
+	}
 	return strings.Join(parts, " ")
 }
 

@@ -240,6 +240,9 @@ func (p *printer) object(g *group) {
 	o := g.object
 	name := clean(names.Object(o.Ref))
 	rest := names.Source(o)
+	if id := names.Identity(o); id != "" {
+		rest += " (" + id + ")"
+	}
 	if o.PSS != nil {
 		rest += "  PSS: " + o.PSS.Level
 	}

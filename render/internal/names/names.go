@@ -63,3 +63,16 @@ func Source(o *report.Object) string {
 	}
 	return o.Origin.Source
 }
+
+// Identity gives a live object's uid and resourceVersion ("" for objects
+// read from files), so a finding names the exact version of the object.
+func Identity(o *report.Object) string {
+	var parts []string
+	if o.Origin.UID != "" {
+		parts = append(parts, "uid "+o.Origin.UID)
+	}
+	if o.Origin.ResourceVersion != "" {
+		parts = append(parts, "resourceVersion "+o.Origin.ResourceVersion)
+	}
+	return strings.Join(parts, ", ")
+}
