@@ -199,7 +199,7 @@ func (e *Engine) Evaluate(o *inventory.Object) {
 	var found, silenced []*report.Finding
 	for i, h := range hits {
 		f := &slab[i]
-		*f = report.Finding{Check: h.c, Object: ro, Location: report.PosOf(o.Locate(in.intern(h.r.Path))), Message: in.intern(h.r.Message)}
+		*f = report.Finding{Check: h.c, Object: ro, Location: report.PosOf(o.Locate(in.intern(h.r.Path)), o.Origin.File), Message: in.intern(h.r.Message)}
 		f.Suppressed = e.suppress(h.c, o.Ref, ign)
 		if f.Suppressed != nil {
 			silenced = append(silenced, f)
@@ -242,7 +242,7 @@ func (e *Engine) Report() *report.Report {
 			if ro == nil {
 				ro = &report.Object{Ref: t.Ref, Origin: t.Origin}
 			}
-			f := &report.Finding{Check: c, Object: ro, Location: report.PosOf(t.Locate(r.Path)), Message: r.Message}
+			f := &report.Finding{Check: c, Object: ro, Location: report.PosOf(t.Locate(r.Path), ro.Origin.File), Message: r.Message}
 			ign := e.ignoreByID[key]
 			if ign == nil {
 				if ign = e.ignoresOfTarget(t); ign != nil {

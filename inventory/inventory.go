@@ -70,6 +70,14 @@ type Locator interface {
 	Locate(path string) (line, column int)
 }
 
+// FileLocator is a Locator for objects assembled from several files (a
+// Kustomize resource and the patches applied to it): it also says which
+// file a path resolves in.
+type FileLocator interface {
+	Locator
+	LocateFile(path string) (file string, line, column int)
+}
+
 // Object is one Kubernetes object as the engine sees it.
 //
 // Typed holds the decoded API type (for example *appsv1.Deployment) for
@@ -90,6 +98,15 @@ type Object struct {
 // (live cluster objects) resolve to their origin.
 func (o *Object) Locate(path string) Location {
 	loc := Location{File: o.Origin.File, Line: o.Origin.Line, Column: o.Origin.Column, Path: path}
+	if fl, ok := o.Locator.(FileLocator); ok {
+		if f, l, c := fl.LocateFile(path); l > 0 {
+			if f != "" {
+				loc.File = f
+			}
+			loc.Line, loc.Column = l, c
+		}
+		return loc
+	}
 	if o.Locator != nil {
 		if l, c := o.Locator.Locate(path); l > 0 {
 			loc.Line, loc.Column = l, c

@@ -16,6 +16,7 @@ type Stub struct {
 
 type located struct {
 	path         string
+	file         string // "" for the object's origin file
 	line, column int32
 }
 
@@ -47,7 +48,11 @@ func (o *Object) Pin(paths ...string) *Stub {
 	for _, p := range paths {
 		if !o.stub.has(p) {
 			l := o.Locate(p)
-			o.stub.located = append(o.stub.located, located{p, int32(l.Line), int32(l.Column)})
+			file := l.File
+			if file == o.Origin.File {
+				file = ""
+			}
+			o.stub.located = append(o.stub.located, located{p, file, int32(l.Line), int32(l.Column)})
 		}
 	}
 	return o.stub
@@ -69,7 +74,11 @@ func (s *Stub) has(path string) bool {
 func (s *Stub) Locate(path string) Location {
 	for _, l := range s.located {
 		if l.path == path {
-			return Location{File: s.Origin.File, Line: int(l.line), Column: int(l.column), Path: path}
+			file := l.file
+			if file == "" {
+				file = s.Origin.File
+			}
+			return Location{File: file, Line: int(l.line), Column: int(l.column), Path: path}
 		}
 	}
 	return Location{File: s.Origin.File, Line: s.Origin.Line, Column: s.Origin.Column, Path: path}

@@ -22,32 +22,43 @@ type Object struct {
 type Finding struct {
 	Check  *check.Check
 	Object *Object
-	// Location is where in the object's source the finding points, always
-	// in the object's origin file; it is kept compact because a large scan
-	// holds hundreds of thousands of findings. Loc gives the full location.
+	// Location is where in the object's source the finding points. It is
+	// kept compact because a large scan holds hundreds of thousands of
+	// findings; Loc gives the full location.
 	Location Pos
 	Message  string
 	// Suppressed is set when an exception or annotation silenced the finding.
 	Suppressed *Suppression
 }
 
-// Pos is a position in an object's origin file and the field path it was
-// resolved from.
+// Pos is a position in an object's source and the field path it was
+// resolved from. File is nil when the position is in the object's origin
+// file, as it nearly always is (a Kustomize patch is the exception).
 type Pos struct {
 	Path         string
+	File         *string
 	Line, Column int32
 }
 
-// PosOf keeps the position part of a location.
-func PosOf(l inventory.Location) Pos {
-	return Pos{Path: l.Path, Line: int32(l.Line), Column: int32(l.Column)}
+// PosOf keeps the position part of a location of an object whose origin
+// file is originFile.
+func PosOf(l inventory.Location, originFile string) Pos {
+	p := Pos{Path: l.Path, Line: int32(l.Line), Column: int32(l.Column)}
+	if l.File != originFile {
+		f := l.File
+		p.File = &f
+	}
+	return p
 }
 
 // Loc returns the finding's full location, file included (empty for
 // objects that have no file, such as live cluster objects).
 func (f *Finding) Loc() inventory.Location {
 	l := inventory.Location{Path: f.Location.Path, Line: int(f.Location.Line), Column: int(f.Location.Column)}
-	if f.Object != nil {
+	switch {
+	case f.Location.File != nil:
+		l.File = *f.Location.File
+	case f.Object != nil:
 		l.File = f.Object.Origin.File
 	}
 	return l

@@ -188,32 +188,32 @@ func Sample() *report.Report {
 			{
 				Check:    RunAsNonRoot,
 				Object:   exporter,
-				Location: report.PosOf(at(monitoringFile, 24, 11, container0+".securityContext")),
+				Location: report.PosOf(at(monitoringFile, 24, 11, container0+".securityContext"), monitoringFile),
 				Message:  `container "node-exporter" does not set runAsNonRoot: true`,
 			},
 			{
 				Check:    RunAsNonRoot,
 				Object:   frontend,
-				Location: report.PosOf(at(shopFile, 21, 9, container0)),
+				Location: report.PosOf(at(shopFile, 21, 9, container0), shopFile),
 				Message: `container "web" sets neither runAsNonRoot nor runAsUser, in the container or the pod, ` +
 					`so it runs as whatever user the image "registry.example.com/shop/web" declares, which is root unless the Dockerfile says otherwise`,
 			},
 			{
 				Check:    Privileged,
 				Object:   frontend,
-				Location: report.PosOf(at(shopFile, 27, 23, container0+".securityContext.privileged")),
+				Location: report.PosOf(at(shopFile, 27, 23, container0+".securityContext.privileged"), shopFile),
 				Message:  `container "web" runs privileged`,
 			},
 			{
 				Check:    ImageTag,
 				Object:   postgres,
-				Location: report.PosOf(at(shopFile, 80, 18, container0+".image")),
+				Location: report.PosOf(at(shopFile, 80, 18, container0+".image"), shopFile),
 				Message:  `container "postgres" uses image "postgres:latest"`,
 			},
 			{
 				Check:    RunAsNonRoot,
 				Object:   postgres,
-				Location: report.PosOf(at(shopFile, 82, 11, container0+".securityContext")),
+				Location: report.PosOf(at(shopFile, 82, 11, container0+".securityContext"), shopFile),
 				Message:  `container "postgres" does not set runAsNonRoot: true`,
 			},
 			{
@@ -227,7 +227,7 @@ func Sample() *report.Report {
 			{
 				Check:    HostNamespaces,
 				Object:   exporter,
-				Location: report.PosOf(at(monitoringFile, 15, 7, "spec.template.spec.hostNetwork")),
+				Location: report.PosOf(at(monitoringFile, 15, 7, "spec.template.spec.hostNetwork"), monitoringFile),
 				Message:  "pod uses the host network (hostNetwork: true)",
 				Suppressed: &report.Suppression{
 					By:     "annotation",
@@ -238,7 +238,7 @@ func Sample() *report.Report {
 			{
 				Check:    ImageTag,
 				Object:   frontend,
-				Location: report.PosOf(at(shopFile, 20, 16, container0+".image")),
+				Location: report.PosOf(at(shopFile, 20, 16, container0+".image"), shopFile),
 				Message:  `container "web" uses image "registry.example.com/shop/web:latest"`,
 				Suppressed: &report.Suppression{
 					By:      "config",

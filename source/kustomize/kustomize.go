@@ -5,6 +5,8 @@
 // Every built object is pointed back at the file it was read from (the
 // base's resource file, not the overlay), using the origin kustomize
 // records for each resource; field paths resolve to lines of that file.
+// An object that no resource file has as built (a patch renamed it) is
+// pointed at the last local patch file applied to it instead.
 package kustomize
 
 import (
@@ -210,6 +212,9 @@ type builder struct {
 	dec        *manifest.Decoder
 	sources    map[string]*sourceFile // resource files, by path
 	kusts      map[string]*yaml.Node  // kustomization files, by path
+	// The documents of the local patch files, read on first use.
+	patches     []*patchDoc
+	patchesRead bool
 }
 
 // collector keeps what a decoder emits.
@@ -240,6 +245,7 @@ func (b *builder) emit(res *resource.Resource, injected bool, out manifest.Emitt
 	// Where the object comes from.
 	file, line, col := b.kfile, 1, 1
 	var loc inventory.Locator
+	generated := false
 	switch {
 	case oerr != nil || origin == nil:
 	case origin.Repo != "":
@@ -249,11 +255,22 @@ func (b *builder) emit(res *resource.Resource, injected bool, out manifest.Emitt
 		file = filepath.Join(b.dir, filepath.FromSlash(origin.Path))
 		if src := b.source(file).match(res.GetKind(), res.GetName(), res.GetNamespace()); src != nil {
 			line, col = src.obj.Origin.Line, src.obj.Origin.Column
-			loc = &sourceLocator{src: src, built: built}
+			loc = &sourceLocator{file: file, src: src, built: built, patches: b.patchesOf(res, src)}
 		}
 	case origin.ConfiguredIn != "":
 		file = filepath.Join(b.dir, filepath.FromSlash(origin.ConfiguredIn))
 		line, col = b.generatorLine(file, origin.ConfiguredBy.Kind, res.GetName())
+		generated = true
+	}
+	if loc == nil && !generated {
+		// No resource file has the object as it was built (a patch
+		// renamed it, say): the last patch applied to it is the only
+		// file that describes it.
+		if ps := b.patchesOf(res, nil); len(ps) > 0 {
+			p := ps[len(ps)-1]
+			file, line, col = p.file, p.line, p.col
+			loc = &patchLocator{p: p, built: built}
+		}
 	}
 	if loc == nil {
 		loc = fixed{line, col}
@@ -288,18 +305,8 @@ func (f fixed) Locate(string) (int, int) { return f.line, f.col }
 // hash are added to it). It falls back to the generator field, then to
 // line 1.
 func (b *builder) generatorLine(file, generator, name string) (int, int) {
-	doc, ok := b.kusts[file]
-	if !ok {
-		doc = nil
-		if data, err := os.ReadFile(file); err == nil {
-			var n yaml.Node
-			if yaml.Unmarshal(data, &n) == nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-				doc = n.Content[0]
-			}
-		}
-		b.kusts[file] = doc
-	}
-	if doc == nil || doc.Kind != yaml.MappingNode {
+	doc := b.kustomization(file)
+	if doc == nil {
 		return 1, 1
 	}
 	field := map[string]string{"ConfigMapGenerator": "configMapGenerator", "SecretGenerator": "secretGenerator"}[generator]

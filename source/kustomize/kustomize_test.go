@@ -181,29 +181,33 @@ func TestOverlay(t *testing.T) {
 	}
 	appPath := "spec.template.spec.containers[" + itoa(app) + "]"
 	sidePath := "spec.template.spec.containers[" + itoa(side) + "]"
+	patch := filepath.Join("testdata", "overlay", "patch.yaml")
 	cases := []struct {
-		path, text string
-		nth        int
+		path, file, text string
+		nth              int
 	}{
-		// The container is found by name wherever the patch moved it.
-		{appPath + ".securityContext.privileged", "privileged:", 0},
-		{appPath + ".securityContext.allowPrivilegeEscalation", "allowPrivilegeEscalation:", 0},
-		{appPath + ".image", "image: nginx", 0},
-		{appPath + ".volumeMounts[0].mountPath", "mountPath:", 0},
-		{appPath + ".envFrom[0].configMapRef.name", "name: app-config", 0},
-		// Added by the patch: the deepest ancestor the base has.
-		{appPath + ".securityContext.runAsUser", "  securityContext:", 1},
-		{sidePath + ".securityContext.privileged", "containers:", 0},
-		{sidePath, "containers:", 0},
-		{"spec.template.spec.hostNetwork", "    spec:", 0},
-		{"spec.template.spec.volumes[0].emptyDir", "emptyDir:", 0},
-		{"spec.replicas", "replicas:", 0},
-		{"metadata.namespace", "metadata:", 0},
+		// The container is found by name wherever the patch moved it; what
+		// only the base sets points into the base.
+		{appPath + ".securityContext.allowPrivilegeEscalation", dep, "allowPrivilegeEscalation:", 0},
+		{appPath + ".image", dep, "image: nginx", 0},
+		{appPath + ".volumeMounts[0].mountPath", dep, "mountPath:", 0},
+		{appPath + ".envFrom[0].configMapRef.name", dep, "name: app-config", 0},
+		{"spec.template.spec.volumes[0].emptyDir", dep, "emptyDir:", 0},
+		// What the patch sets or adds points into the patch.
+		{appPath + ".securityContext.privileged", patch, "privileged: true", 1},
+		{appPath + ".securityContext.runAsUser", patch, "runAsUser: 0", 0},
+		{sidePath + ".securityContext.privileged", patch, "privileged: true", 0},
+		{sidePath, patch, "- name: sidecar", 0},
+		{"spec.template.spec.hostNetwork", patch, "hostNetwork: true", 0},
+		{"spec.replicas", patch, "replicas: 3", 0},
+		// Added by a transformer (namespace:), in no file: the resource's
+		// deepest ancestor.
+		{"metadata.namespace", dep, "metadata:", 0},
 	}
 	for _, tc := range cases {
 		loc := d.Locate(tc.path)
-		if want := lineOf(t, dep, tc.text, tc.nth); loc.File != dep || loc.Line != want {
-			t.Errorf("Locate(%q) = %s:%d, want %s:%d", tc.path, loc.File, loc.Line, dep, want)
+		if want := lineOf(t, tc.file, tc.text, tc.nth); loc.File != tc.file || loc.Line != want {
+			t.Errorf("Locate(%q) = %s:%d, want %s:%d", tc.path, loc.File, loc.Line, tc.file, want)
 		}
 	}
 
@@ -398,5 +402,140 @@ func TestThroughLoader(t *testing.T) {
 	}
 	if len(s.errors) != 4 { // three remote references, one missing resource
 		t.Errorf("errors = %v", s.errors)
+	}
+}
+
+// fileLocator is what a locator that knows about patches offers.
+type fileLocator interface {
+	LocateFile(path string) (file string, line, column int)
+}
+
+func containerIndex(t *testing.T, d *inventory.Object, name string) string {
+	t.Helper()
+	for i, ct := range d.Typed.(*appsv1.Deployment).Spec.Template.Spec.Containers {
+		if ct.Name == name {
+			return "spec.template.spec.containers[" + itoa(i) + "]"
+		}
+	}
+	t.Fatalf("no container %s", name)
+	return ""
+}
+
+func TestPatchLocations(t *testing.T) {
+	c := run(t, "testdata/patched")
+	if len(c.errors) > 0 {
+		t.Fatalf("errors: %v", c.errors)
+	}
+	base := filepath.Join("testdata", "base", "deployment.yaml")
+	overlay := filepath.Join("testdata", "overlay", "patch.yaml")
+	sidecar := filepath.Join("testdata", "patched", "debug-sidecar.yaml")
+	host := filepath.Join("testdata", "patched", "host.yaml")
+
+	d := find(t, c, "Deployment", "staging-prod-web")
+	if d.Origin.File != base || d.Origin.Line != 2 {
+		t.Errorf("origin = %s:%d, want the resource file %s:2", d.Origin.File, d.Origin.Line, base)
+	}
+	fl, ok := d.Locator.(fileLocator)
+	if !ok {
+		t.Fatalf("locator %T does not locate in files", d.Locator)
+	}
+	debug, side, app := containerIndex(t, d, "debug"), containerIndex(t, d, "sidecar"), containerIndex(t, d, "app")
+	cases := []struct {
+		path, file, text string
+		nth              int
+	}{
+		// What a patch adds is in that patch, list items matched by name.
+		{debug, sidecar, "- name: debug", 0},
+		{debug + ".securityContext.privileged", sidecar, "privileged: true", 0},
+		{debug + ".securityContext.capabilities.add[0]", sidecar, "add: [NET_ADMIN]", 0},
+		{side + ".securityContext.privileged", overlay, "privileged: true", 0},
+		{app + ".securityContext.runAsUser", overlay, "runAsUser: 0", 0},
+		{"spec.template.spec.hostNetwork", overlay, "hostNetwork:", 0},
+		{"spec.template.spec.hostPID", host, "hostPID:", 0}, // a patch with a target
+		// A field missing everywhere: its deepest ancestor, in the file
+		// that has most of the path.
+		{debug + ".securityContext.allowPrivilegeEscalation", sidecar, "securityContext:", 0},
+		{debug + ".resources.limits", sidecar, "- name: debug", 0},
+		{app + ".resources.limits", base, "- name: app", 0},
+		// A value a patch sets overrides the resource file's: the last
+		// patch that sets it.
+		{app + ".securityContext.privileged", overlay, "privileged: true", 1},
+		{app + ".image", host, "image: nginx:latest", 0},
+		{"spec.replicas", overlay, "replicas: 3", 0},
+		// The rest, and the objects patches only add to, stay in the
+		// resource file.
+		{app + ".securityContext.allowPrivilegeEscalation", base, "allowPrivilegeEscalation:", 0},
+		{app + ".volumeMounts[0].mountPath", base, "mountPath:", 0},
+		{app, base, "- name: app", 0},
+		{app + ".securityContext", base, "  securityContext:", 1},
+		{"spec.template.spec", base, "    spec:", 0},
+		{"spec.selector.matchLabels.app", base, "app: web", 0},
+	}
+	for _, tc := range cases {
+		file, line, _ := fl.LocateFile(tc.path)
+		if want := lineOf(t, tc.file, tc.text, tc.nth); file != tc.file || line != want {
+			t.Errorf("LocateFile(%q) = %s:%d, want %s:%d", tc.path, file, line, tc.file, want)
+		}
+	}
+	// The object's Locate follows its FileLocator: the sidecar is in the patch.
+	sideFile, sideLine, _ := fl.LocateFile(debug + ".securityContext.privileged")
+	if loc := d.Locate(debug + ".securityContext.privileged"); loc.File != sideFile || loc.Line != sideLine || sideFile == base {
+		t.Errorf("Locate of the sidecar = %s:%d, want %s:%d in the patch", loc.File, loc.Line, sideFile, sideLine)
+	}
+
+	// A patch of another kind with the same name does not apply.
+	unrelated := filepath.Join("testdata", "patched", "unrelated.yaml")
+	svc := find(t, c, "Service", "staging-prod-web")
+	if file, line, _ := svc.Locator.(fileLocator).LocateFile("spec.ports[0].targetPort"); file != unrelated || line != lineOf(t, unrelated, "targetPort:", 0) {
+		t.Errorf("targetPort at %s:%d", file, line)
+	}
+	if file, _, _ := fl.LocateFile("spec.ports"); file == unrelated {
+		t.Error("the Service patch was applied to the Deployment")
+	}
+	svcFile := filepath.Join("testdata", "base", "service.yaml")
+	if file, line, _ := svc.Locator.(fileLocator).LocateFile("spec.selector.app"); file != svcFile || line != lineOf(t, svcFile, "app: web", 0) {
+		t.Errorf("selector at %s:%d", file, line)
+	}
+}
+
+func TestRenamedByPatch(t *testing.T) {
+	c := run(t, "testdata/renamed")
+	if len(c.errors) > 0 {
+		t.Fatalf("errors: %v", c.errors)
+	}
+	res := filepath.Join("testdata", "renamed", "deployments.yaml")
+	patch := filepath.Join("testdata", "renamed", "rename.yaml")
+	if b := find(t, c, "Deployment", "beta"); b.Origin.File != res || b.Origin.Line != lineOf(t, res, "apiVersion:", 1) {
+		t.Errorf("beta at %s:%d", b.Origin.File, b.Origin.Line)
+	}
+	// No resource file has a Deployment gamma: the patch that made it is
+	// where it is described.
+	g := find(t, c, "Deployment", "gamma")
+	if g.Origin.File != patch || g.Origin.Line != 1 || g.Origin.Column != 1 {
+		t.Errorf("origin = %+v, want %s:1:1", g.Origin, patch)
+	}
+	for path, text := range map[string]string{
+		"spec.template.spec.containers[0].securityContext.privileged": "privileged: true",
+		"spec.template.spec.containers[0].image":                      "- name: alpha",
+		"spec.selector":                                               "spec:",
+	} {
+		if loc := g.Locate(path); loc.File != patch || loc.Line != lineOf(t, patch, text, 0) {
+			t.Errorf("Locate(%q) = %s:%d", path, loc.File, loc.Line)
+		}
+	}
+}
+
+func TestNameCandidates(t *testing.T) {
+	got := strings.Join(nameCandidates("staging-prod-web-v2", "web"), " ")
+	for _, want := range []string{"staging-prod-web-v2", "web", "prod-web", "staging-prod-web", "web-v2", "prod-web-v2"} {
+		if !strings.Contains(" "+got+" ", " "+want+" ") {
+			t.Errorf("candidates %q lack %q", got, want)
+		}
+	}
+	if strings.Contains(" "+got+" ", " rod-web ") || strings.Contains(" "+got+" ", " eb ") {
+		t.Errorf("candidates %q cut names apart", got)
+	}
+	if got := nameCandidates("web", "web"); len(got) != 1 {
+		t.Errorf("candidates of an unchanged name = %v", got)
 	}
 }

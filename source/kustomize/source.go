@@ -133,9 +133,15 @@ func (s *sourceFile) match(kind, name, namespace string) *srcObj {
 // containerPort...) in the source, since patches add and reorder items.
 // What the source does not have (a field or item added by a patch)
 // resolves to its deepest ancestor the source has.
+//
+// Locate resolves in the resource file only, since that is the file the
+// object's origin names. LocateFile also considers the patches applied
+// to the object, and names the file it resolved in.
 type sourceLocator struct {
-	src   *srcObj
-	built any
+	file    string // the resource file
+	src     *srcObj
+	built   any
+	patches []*patchDoc // in the order they were applied
 }
 
 func (l *sourceLocator) Locate(path string) (int, int) {
@@ -145,6 +151,65 @@ func (l *sourceLocator) Locate(path string) (int, int) {
 	return l.src.obj.Locator.Locate(translate(path, l.built, l.src.data))
 }
 
+// LocateFile resolves a path in the file that wrote it:
+//
+//   - a scalar or list value that a patch sets is located in the last
+//     patch applied that has it, since it overrides the resource file's;
+//   - otherwise the resource file, when it has the whole path;
+//   - otherwise the file that has the most of the path, the resource file
+//     on a tie: a container a patch adds resolves to that patch's item,
+//     and a field missing from it to its deepest ancestor in the patch.
+//
+// Nothing outside this package calls it yet: an object's locations are
+// all in its origin file (inventory.Object.Locate).
+func (l *sourceLocator) LocateFile(path string) (file string, line, column int) {
+	want := len(inventory.SplitPath(path))
+	_, srcDepth := translateDepth(path, l.built, l.src.data)
+	var best *patchDoc
+	bestLine, bestCol, bestDepth := 0, 0, srcDepth
+	for i := len(l.patches) - 1; i >= 0; i-- {
+		p := l.patches[i]
+		pl, pc, depth := p.locate(path, l.built)
+		if depth == want {
+			if _, isMap := lookup(p.data, path, l.built).(map[string]any); !isMap || srcDepth < want {
+				return p.file, pl, pc
+			}
+		}
+		if depth > bestDepth {
+			best, bestLine, bestCol, bestDepth = p, pl, pc, depth
+		}
+	}
+	if best != nil {
+		return best.file, bestLine, bestCol
+	}
+	line, column = l.Locate(path)
+	return l.file, line, column
+}
+
+// lookup returns the value at a path of the built object in src (a
+// resource or a patch document), nil if src does not have it all.
+func lookup(src any, path string, built any) any {
+	for _, seg := range inventory.SplitPath(path) {
+		if seg.Index < 0 {
+			sm, ok := src.(map[string]any)
+			if !ok {
+				return nil
+			}
+			bm, _ := built.(map[string]any)
+			built, src = bm[seg.Key], sm[seg.Key]
+			continue
+		}
+		bl, _ := built.([]any)
+		sl, _ := src.([]any)
+		j := sameItem(bl, sl, seg.Index)
+		if j < 0 {
+			return nil
+		}
+		built, src = bl[seg.Index], sl[j]
+	}
+	return src
+}
+
 // identityKeys name list items, in order of preference: the merge keys
 // of the Kubernetes lists patches merge.
 var identityKeys = []string{"name", "mountPath", "devicePath", "containerPort", "ip"}
@@ -152,35 +217,47 @@ var identityKeys = []string{"name", "mountPath", "devicePath", "containerPort", 
 // translate rewrites a path of the built object as a path of the source
 // object, as far as the source has it; the rest of the path is dropped.
 func translate(path string, built, src any) string {
+	p, _ := translateDepth(path, built, src)
+	return p
+}
+
+// translateDepth is translate that also returns how many segments of the
+// path the source has (a missing last key is in the path, not the count).
+func translateDepth(path string, built, src any) (string, int) {
 	var b strings.Builder
+	depth := 0
 	for _, seg := range inventory.SplitPath(path) {
 		if seg.Index < 0 {
 			sm, ok := src.(map[string]any)
 			if !ok {
-				return b.String()
+				return b.String(), depth
 			}
+			// A missing key stays in the path: the locator resolves it
+			// to its parent.
 			writeKey(&b, seg.Key)
 			sv, ok := sm[seg.Key]
 			if !ok {
-				return b.String()
+				return b.String(), depth
 			}
 			bm, _ := built.(map[string]any)
 			built, src = bm[seg.Key], sv
+			depth++
 			continue
 		}
 		bl, _ := built.([]any)
 		sl, ok := src.([]any)
 		if !ok {
-			return b.String()
+			return b.String(), depth
 		}
 		j := sameItem(bl, sl, seg.Index)
 		if j < 0 {
-			return b.String()
+			return b.String(), depth
 		}
 		b.WriteString("[" + strconv.Itoa(j) + "]")
 		built, src = bl[seg.Index], sl[j]
+		depth++
 	}
-	return b.String()
+	return b.String(), depth
 }
 
 func writeKey(b *strings.Builder, key string) {
