@@ -11,7 +11,6 @@ import (
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/resid"
 
-	"github.com/kubeharden/kubeharden/inventory"
 	"github.com/kubeharden/kubeharden/source/manifest"
 )
 
@@ -45,37 +44,7 @@ func (b *builder) patchDocs() []*patchDoc {
 		return b.patches
 	}
 	b.patchesRead = true
-	seen := map[string]bool{}
-	var walk func(dir string, depth int)
-	walk = func(dir string, depth int) {
-		kfile := kustomizationFile(dir)
-		if kfile == "" || depth > 64 {
-			return
-		}
-		abs, err := filepath.Abs(kfile)
-		if err == nil {
-			if real, err := filepath.EvalSymlinks(abs); err == nil {
-				abs = real
-			}
-		}
-		if seen[abs] {
-			return
-		}
-		seen[abs] = true
-		root := b.kustomization(kfile)
-		if root == nil {
-			return
-		}
-		for _, field := range []string{"resources", "bases", "components"} {
-			for _, n := range scalars(mapValue(root, field)) {
-				if strings.Contains(n.Value, "\n") || remoteBase(n.Value) || filepath.IsAbs(n.Value) {
-					continue
-				}
-				if sub := filepath.Join(dir, n.Value); isDir(sub) {
-					walk(sub, depth+1)
-				}
-			}
-		}
+	visitRoots(b.dir, b.kustomization, func(dir, _ string, root *yaml.Node, _ int) {
 		for _, n := range scalars(mapValue(root, "patchesStrategicMerge")) {
 			if !strings.Contains(n.Value, "\n") {
 				b.readPatch(dir, n.Value, nil)
@@ -86,8 +55,7 @@ func (b *builder) patchDocs() []*patchDoc {
 				b.readPatch(dir, p.Value, it)
 			}
 		}
-	}
-	walk(b.dir, 0)
+	})
 	return b.patches
 }
 
@@ -95,17 +63,8 @@ func (b *builder) patchDocs() []*patchDoc {
 func (b *builder) kustomization(file string) *yaml.Node {
 	doc, ok := b.kusts[file]
 	if !ok {
-		doc = nil
-		if data, err := os.ReadFile(file); err == nil {
-			var n yaml.Node
-			if yaml.Unmarshal(data, &n) == nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-				doc = n.Content[0]
-			}
-		}
+		doc = readKustomization(file)
 		b.kusts[file] = doc
-	}
-	if doc == nil || doc.Kind != yaml.MappingNode {
-		return nil
 	}
 	return doc
 }
@@ -284,43 +243,10 @@ func nameCandidates(built, src string) []string {
 // and how many of the path's segments it has.
 func (p *patchDoc) locate(path string, built any) (line, col, depth int) {
 	tr, depth := translateDepth(path, built, p.data)
-	line, col = p.line, p.col
-	cur := p.root
-	for _, s := range inventory.SplitPath(tr) {
-		cur = deref(cur)
-		if cur == nil {
-			break
-		}
-		if s.Index >= 0 {
-			if cur.Kind != yaml.SequenceNode || s.Index >= len(cur.Content) {
-				break
-			}
-			cur = cur.Content[s.Index]
-			line, col = cur.Line, cur.Column
-			continue
-		}
-		var next *yaml.Node
-		if cur.Kind == yaml.MappingNode {
-			for i := 0; i+1 < len(cur.Content); i += 2 {
-				if k := cur.Content[i]; k.Kind == yaml.ScalarNode && k.Value == s.Key {
-					line, col, next = k.Line, k.Column, cur.Content[i+1]
-					break
-				}
-			}
-		}
-		if next == nil {
-			break
-		}
-		cur = next
+	if line, col = manifest.LocateNode(p.root, tr); line == 0 {
+		line, col = p.line, p.col
 	}
 	return line, col, depth
-}
-
-func deref(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 16; i++ {
-		n = n.Alias
-	}
-	return n
 }
 
 // patchLocator locates every path of an object that no resource file

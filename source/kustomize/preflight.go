@@ -54,10 +54,12 @@ func preflight(dir string) []inventory.Error {
 	return errs
 }
 
-// walkRoots visits dir's kustomization and, recursively, every local base
-// and component it refers to. It returns the remote references it refuses
-// and the directories of the local roots it visited, other than dir.
-func walkRoots(dir string) (errs []inventory.Error, included []string) {
+// visitRoots calls visit for dir's kustomization and for every local
+// Kustomize root it includes (local directories named by resources, bases,
+// components, generators, transformers or validators), recursively: each
+// root once, after the roots it includes (a base before its overlay), at
+// most 64 deep. read parses a kustomization file (nil when it cannot).
+func visitRoots(dir string, read func(kfile string) *yaml.Node, visit func(dir, kfile string, root *yaml.Node, depth int)) {
 	seen := map[string]bool{}
 	var walk func(dir string, depth int)
 	walk = func(dir string, depth int) {
@@ -65,28 +67,66 @@ func walkRoots(dir string) (errs []inventory.Error, included []string) {
 		if kfile == "" || depth > 64 {
 			return
 		}
-		abs, err := filepath.Abs(kfile)
-		if err == nil {
-			if real, err := filepath.EvalSymlinks(abs); err == nil {
-				abs = real
-			}
-		}
+		abs := realPath(kfile)
 		if seen[abs] {
 			return
 		}
 		seen[abs] = true
-		if depth > 0 {
-			included = append(included, filepath.Dir(abs))
-		}
-		data, err := os.ReadFile(kfile)
-		if err != nil {
+		root := read(kfile)
+		if root == nil {
 			return // kustomize reports it
 		}
-		var doc yaml.Node
-		if yaml.Unmarshal(data, &doc) != nil || doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-			return
+		for _, field := range baseFields {
+			for _, n := range scalars(mapValue(root, field)) {
+				v := n.Value
+				if strings.Contains(v, "\n") || remoteBase(v) || filepath.IsAbs(v) {
+					continue // inline plugin configuration, or not local
+				}
+				if sub := filepath.Join(dir, v); isDir(sub) {
+					walk(sub, depth+1)
+				}
+			}
 		}
-		root := doc.Content[0]
+		visit(dir, kfile, root, depth)
+	}
+	walk(dir, 0)
+}
+
+// realPath is a file's absolute path with symbolic links resolved, or the
+// path as given when that fails.
+func realPath(file string) string {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return file
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		return real
+	}
+	return abs
+}
+
+// readKustomization parses a kustomization file into its top-level
+// mapping, or returns nil.
+func readKustomization(file string) *yaml.Node {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil
+	}
+	return doc.Content[0]
+}
+
+// walkRoots visits dir's kustomization and every local root it includes.
+// It returns the remote references it refuses and the directories of the
+// local roots it visited, other than dir.
+func walkRoots(dir string) (errs []inventory.Error, included []string) {
+	visitRoots(dir, readKustomization, func(dir, kfile string, root *yaml.Node, depth int) {
+		if depth > 0 {
+			included = append(included, filepath.Dir(realPath(kfile)))
+		}
 		refuse := func(n *yaml.Node, field, what string) {
 			errs = append(errs, inventory.Error{
 				File: kfile,
@@ -102,10 +142,6 @@ func walkRoots(dir string) (errs []inventory.Error, included []string) {
 				}
 				if remoteBase(n.Value) {
 					refuse(n, field, "a remote base or file")
-					continue
-				}
-				if sub := filepath.Join(dir, n.Value); !filepath.IsAbs(n.Value) && isDir(sub) {
-					walk(sub, depth+1)
 				}
 			}
 		}
@@ -149,8 +185,7 @@ func walkRoots(dir string) (errs []inventory.Error, included []string) {
 				}
 			}
 		}
-	}
-	walk(dir, 0)
+	})
 	return errs, included
 }
 

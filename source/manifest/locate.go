@@ -15,8 +15,20 @@ type nodeLocator struct {
 // Locate walks the path as far as it exists and returns the position of
 // the deepest node reached: the key of a map entry, or the list item.
 func (l *nodeLocator) Locate(path string) (int, int) {
-	cur := resolveAlias(l.root)
-	line, col := cur.Line, cur.Column
+	line, col := LocateNode(l.root, path)
+	return l.off + line, col
+}
+
+// LocateNode walks a field path (inventory.SplitPath syntax) through a YAML
+// node tree as far as it exists, following aliases and merge keys, and
+// returns the node-relative position of the deepest node reached: the key
+// of a map entry, or the list item.
+func LocateNode(root *yaml.Node, path string) (line, col int) {
+	cur := resolveAlias(root)
+	if cur == nil {
+		return 0, 0
+	}
+	line, col = cur.Line, cur.Column
 	for _, s := range inventory.SplitPath(path) {
 		cur = resolveAlias(cur)
 		if cur == nil {
@@ -37,7 +49,7 @@ func (l *nodeLocator) Locate(path string) (int, int) {
 		line, col = k.Line, k.Column
 		cur = v
 	}
-	return l.off + line, col
+	return line, col
 }
 
 // findKey finds a key in a mapping node, following merge keys.
