@@ -1,7 +1,7 @@
 # kubeharden — see README.md.
 GO ?= go
 
-.PHONY: all build test bench bench-cluster docs fuzz examples kube-bins
+.PHONY: all build test bench bench-cluster docs deploy fuzz examples kube-bins
 
 all: build
 
@@ -33,6 +33,10 @@ bench-cluster: kube-bins
 # Regenerate docs/checks from the check metadata.
 docs:
 	$(GO) test ./internal/checkdoc -run TestDocsCurrent -update
+
+# Regenerate the ClusterRole rules in deploy/ from the kind registry.
+deploy:
+	$(GO) test ./internal/deploygen -run TestDeployCurrent -update
 
 # Fuzz the manifest loader; new failing inputs land in source/manifest/testdata/fuzz.
 FUZZTIME ?= 60s

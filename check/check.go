@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
+	"github.com/kubeharden/kubeharden/vulndb"
 )
 
 // Result is one problem a check found in an object.
@@ -37,9 +39,9 @@ type Check struct {
 	Description string
 	// Remediation says how to fix a finding.
 	Remediation string
-	// Kinds are the object kinds the check looks at (inventory.PodKinds for
-	// every pod-bearing kind).
-	Kinds []string
+	// Kinds are the object kinds the check looks at (kinds.Pods for every
+	// pod-bearing kind). Objects are dispatched by group and kind.
+	Kinds []*kinds.Type
 
 	// NeedsCluster marks a check that is only meaningful over a whole
 	// cluster (a namespace without a quota, a binding to a missing service
@@ -47,11 +49,35 @@ type Check struct {
 	// complete, as a live cluster scan does, never on a set of manifests.
 	NeedsCluster bool
 
-	// Object evaluates a single object. It must be a pure function.
-	Object func(o *inventory.Object) []Result
+	// ManifestOnly marks a check that is only meaningful on objects read
+	// from files (manifests, Helm, Kustomize), never on objects read back
+	// from a cluster: a Secret manifest in a repository leaks its values,
+	// a Secret in the cluster is where its values belong.
+	ManifestOnly bool
+
+	// Object evaluates a single object. It must be a pure function of the
+	// object and the environment.
+	Object func(env *Env, o *inventory.Object) []Result
 	// Set, for checks that need several objects (a pod and the network
 	// policies of its namespace), returns a fresh evaluation for one scan.
-	Set func() SetEval
+	Set func(env *Env) SetEval
+}
+
+// Env is what a run gives its checks besides the objects, the way
+// go/analysis hands an analyzer its Pass: nothing a check reads comes
+// from a package variable.
+type Env struct {
+	// VulnDB is the vulnerability database the version checks judge
+	// versions against. Nil means the database embedded in kubeharden.
+	VulnDB *vulndb.DB
+}
+
+// DB returns the vulnerability database of the run.
+func (e *Env) DB() *vulndb.DB {
+	if e == nil || e.VulnDB == nil {
+		return vulndb.Embedded()
+	}
+	return e.VulnDB
 }
 
 // SetEval is a cross-object evaluation. Observe is called once per object
@@ -72,14 +98,17 @@ type Target = inventory.Stub
 func Pin(o *inventory.Object, paths ...string) *Target { return o.Pin(paths...) }
 
 // AppliesTo reports whether the check looks at objects of the given kind.
-func (c *Check) AppliesTo(kind string) bool {
+func (c *Check) AppliesTo(t *kinds.Type) bool {
 	for _, k := range c.Kinds {
-		if k == kind {
+		if k == t {
 			return true
 		}
 	}
 	return false
 }
+
+// KindNames returns the names of the check's kinds, sorted.
+func (c *Check) KindNames() []string { return kinds.Names(c.Kinds) }
 
 // Framework is a hardening framework a check refers to.
 type Framework string
@@ -163,6 +192,11 @@ func Validate(checks []*Check) error {
 		}
 		if len(c.Kinds) == 0 {
 			bad("no kinds")
+		}
+		for _, k := range c.Kinds {
+			if !kinds.Known(k) {
+				bad("kind %v is not in the kind registry (package kinds), so no source can produce it", k)
+			}
 		}
 		if (c.Object == nil) == (c.Set == nil) {
 			bad("must have exactly one of Object and Set")

@@ -31,9 +31,9 @@ func (r *Registry) Checks() []*Check {
 type PodFunc func(o *inventory.Object, p *inventory.PodTemplate) []Result
 
 // ForPods adapts a PodFunc to Check.Object; use it with
-// Kinds: inventory.PodKinds.
-func ForPods(f PodFunc) func(o *inventory.Object) []Result {
-	return func(o *inventory.Object) []Result {
+// Kinds: kinds.Pods.
+func ForPods(f PodFunc) func(*Env, *inventory.Object) []Result {
+	return func(_ *Env, o *inventory.Object) []Result {
 		p := o.Pod()
 		if p == nil {
 			return nil
@@ -43,8 +43,8 @@ func ForPods(f PodFunc) func(o *inventory.Object) []Result {
 }
 
 // ForContainers adapts a per-container function to Check.Object; use it
-// with Kinds: inventory.PodKinds. It visits init, app and ephemeral containers.
-func ForContainers(f func(o *inventory.Object, p *inventory.PodTemplate, c inventory.Container) []Result) func(o *inventory.Object) []Result {
+// with Kinds: kinds.Pods. It visits init, app and ephemeral containers.
+func ForContainers(f func(o *inventory.Object, p *inventory.PodTemplate, c inventory.Container) []Result) func(*Env, *inventory.Object) []Result {
 	return ForPods(func(o *inventory.Object, p *inventory.PodTemplate) []Result {
 		var out []Result
 		p.Containers(func(c inventory.Container) {

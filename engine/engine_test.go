@@ -9,6 +9,7 @@ import (
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/engine"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 	"github.com/kubeharden/kubeharden/report"
 	"github.com/kubeharden/kubeharden/source/manifest"
 )
@@ -20,8 +21,8 @@ var (
 		Refs:        []check.Ref{{Framework: check.NSA, ID: "test"}},
 		Description: "Objects without labels cannot be selected by policies; this is a test check.",
 		Remediation: "Add labels to the object metadata.",
-		Kinds:       []string{"ConfigMap", "Deployment"},
-		Object: func(o *inventory.Object) []check.Result {
+		Kinds:       kinds.List(kinds.ConfigMap, kinds.Deployment),
+		Object: func(_ *check.Env, o *inventory.Object) []check.Result {
 			if len(o.Labels()) == 0 {
 				return []check.Result{{Path: "metadata", Message: "no labels"}}
 			}
@@ -33,8 +34,8 @@ var (
 		Refs:        []check.Ref{{Framework: check.CIS, ID: "0.0"}},
 		Description: "Reports every object whose name another object of the scan also uses; a test set check.",
 		Remediation: "Rename one of the objects.",
-		Kinds:       []string{"ConfigMap", "Deployment"},
-		Set:         func() check.SetEval { return &sameNames{seen: map[string][]*check.Target{}} },
+		Kinds:       kinds.List(kinds.ConfigMap, kinds.Deployment),
+		Set:         func(*check.Env) check.SetEval { return &sameNames{seen: map[string][]*check.Target{}} },
 	}
 )
 
@@ -97,11 +98,17 @@ func run(t *testing.T, now time.Time, xs ...*engine.Exception) *report.Report {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return runOn(t, e, engine.RunOptions{})
+}
+
+func runOn(t *testing.T, e *engine.Engine, opts engine.RunOptions) *report.Report {
+	t.Helper()
+	r := e.NewRun(opts)
 	d := manifest.Decoder{}
-	if err := d.Decode(strings.NewReader(objects), "objects.yaml", "file", e); err != nil {
+	if err := d.Decode(strings.NewReader(objects), "objects.yaml", "file", r); err != nil {
 		t.Fatal(err)
 	}
-	return e.Report()
+	return r.Report()
 }
 
 func ids(fs []*report.Finding) []string {
@@ -214,18 +221,19 @@ func TestUnlistedKindsSilenceSetChecks(t *testing.T) {
 	cw := *sameName
 	cw.NeedsCluster = true
 	for _, blind := range []bool{false, true} {
-		e, err := engine.New(engine.Options{Checks: []*check.Check{&cw}, Complete: true, Now: func() time.Time { return day }})
+		e, err := engine.New(engine.Options{Checks: []*check.Check{&cw}, Now: func() time.Time { return day }})
 		if err != nil {
 			t.Fatal(err)
 		}
+		run := e.NewRun(engine.RunOptions{Complete: true})
 		d := manifest.Decoder{}
-		if err := d.Decode(strings.NewReader(objects), "objects.yaml", "file", e); err != nil {
+		if err := d.Decode(strings.NewReader(objects), "objects.yaml", "file", run); err != nil {
 			t.Fatal(err)
 		}
 		if blind {
-			e.Unlisted("", "Deployment")
+			run.Unlisted("", kinds.Deployment)
 		}
-		r := e.Report()
+		r := run.Report()
 		n := notices(r)
 		switch {
 		case !blind && (len(r.Findings)+len(r.Suppressed) != 2 || n[report.NoticeIncomplete] != 0):
@@ -236,9 +244,7 @@ func TestUnlistedKindsSilenceSetChecks(t *testing.T) {
 	}
 	// And NeedsCluster checks do not run at all on manifest sets.
 	e, _ := engine.New(engine.Options{Checks: []*check.Check{&cw}})
-	d := manifest.Decoder{}
-	d.Decode(strings.NewReader(objects), "objects.yaml", "file", e)
-	if r := e.Report(); len(r.Findings)+len(r.Suppressed) != 0 || len(r.Checks) != 0 {
+	if r := runOn(t, e, engine.RunOptions{}); len(r.Findings)+len(r.Suppressed) != 0 || len(r.Checks) != 0 {
 		t.Errorf("cluster-wide check ran on manifests: %v", ids(r.Findings))
 	}
 }

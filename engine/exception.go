@@ -3,16 +3,16 @@ package engine
 import (
 	"fmt"
 	"path"
-	"sync/atomic"
 	"time"
 
 	"github.com/kubeharden/kubeharden/inventory"
-	"github.com/kubeharden/kubeharden/report"
 )
 
 // Exception suppresses the findings of some checks on matching objects.
 // It always has a reason, and it may expire: an expired exception stops
-// suppressing and the report says so.
+// suppressing and the report says so. An Exception is a plain value: how
+// often it matched is counted by each run, not on it, so one
+// configuration serves any number of scans.
 type Exception struct {
 	// Checks are the check IDs the exception covers; "*" covers all.
 	Checks []string
@@ -24,9 +24,6 @@ type Exception struct {
 	Expires time.Time
 	// Source locates the exception in the config file.
 	Source inventory.Location
-
-	hits        atomic.Int64
-	expiredHits atomic.Int64
 }
 
 func glob(pattern, s string) bool {
@@ -67,39 +64,4 @@ func (x *Exception) describe() string {
 		d += " on" + sel
 	}
 	return d
-}
-
-func (e *Engine) exceptionNotices() []report.Notice {
-	ran := map[string]bool{}
-	for _, c := range e.checks {
-		ran[c.ID] = true
-	}
-	var out []report.Notice
-	for _, x := range e.exceptions {
-		n := report.Notice{File: x.Source.File, Line: x.Source.Line}
-		switch {
-		case x.Expired(e.now):
-			n.Kind = report.NoticeExpiredException
-			n.Message = fmt.Sprintf("%s expired on %s; it no longer suppresses anything", x.describe(), x.Expires.Format(time.DateOnly))
-			if h := x.expiredHits.Load(); h > 0 {
-				n.Message += fmt.Sprintf(" (%d finding(s) it would have suppressed are reported)", h)
-			}
-		case x.hits.Load() == 0:
-			anyRan := false
-			for _, c := range x.Checks {
-				if c == "*" || ran[c] {
-					anyRan = true
-				}
-			}
-			if !anyRan {
-				continue // its checks were not selected for this scan
-			}
-			n.Kind = report.NoticeUnusedException
-			n.Message = fmt.Sprintf("%s matched no finding; remove it or fix its selector", x.describe())
-		default:
-			continue
-		}
-		out = append(out, n)
-	}
-	return out
 }

@@ -24,7 +24,7 @@ type interner struct {
 const internLimit = 1 << 20
 
 func (in *interner) intern(s string) string {
-	if s == "" {
+	if in == nil || s == "" {
 		return s
 	}
 	if v, ok := in.strs.Load(s); ok {
@@ -43,6 +43,9 @@ func (in *interner) intern(s string) string {
 // result returns a shared copy of a Pod Security Standards result: pods
 // that fail the same checks for the same reasons share one value.
 func (in *interner) result(r pss.Result) *pss.Result {
+	if in == nil {
+		return &r
+	}
 	var b strings.Builder
 	b.WriteString(r.Level)
 	for _, f := range r.Failures {

@@ -54,6 +54,28 @@ type Origin struct {
 	ResourceVersion string `json:"resourceVersion,omitempty"`
 }
 
+// Live reports whether the object was read from a running cluster (a
+// cluster scan, an admission request, an audit event) rather than from
+// files: checks marked ManifestOnly do not run on it.
+func (o Origin) Live() bool {
+	switch o.Source {
+	case SourceCluster, SourceAdmission, SourceAudit:
+		return true
+	}
+	return false
+}
+
+// The sources of objects, as in Origin.Source.
+const (
+	SourceFile      = "file"
+	SourceStdin     = "stdin"
+	SourceHelm      = "helm"
+	SourceKustomize = "kustomize"
+	SourceCluster   = "cluster"
+	SourceAdmission = "admission"
+	SourceAudit     = "audit"
+)
+
 // Location is a position inside a file.
 type Location struct {
 	File   string `json:"file,omitempty"`

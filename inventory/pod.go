@@ -7,10 +7,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// PodKinds lists every kind that carries a pod spec.
-var PodKinds = []string{
-	"Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet",
-	"Job", "CronJob", "ReplicationController", "PodTemplate",
+// TemplateWorkload is an object of a kind kubeharden has no Go type for
+// whose spec.template is a pod template (OpenShift DeploymentConfig, Argo
+// Rollout...): only its metadata and pod template are decoded, and its
+// pod is checked like a Deployment's.
+type TemplateWorkload struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	Spec              struct {
+		Template *corev1.PodTemplateSpec `json:"template,omitempty"`
+	} `json:"spec"`
 }
 
 // PodTemplate is the pod inside a pod-bearing object, with the field path
@@ -58,6 +64,8 @@ func podOf(typed any) *PodTemplate {
 		return p
 	case *appsv1.Deployment:
 		return template(&t.Spec.Template, "spec.template")
+	case *TemplateWorkload:
+		return template(t.Spec.Template, "spec.template")
 	case *appsv1.ReplicaSet:
 		return template(&t.Spec.Template, "spec.template")
 	case *appsv1.StatefulSet:

@@ -84,6 +84,9 @@ const (
 	// NoticeIncomplete says part of the input could not be read (a kind
 	// the identity may not list); the rest was scanned.
 	NoticeIncomplete = "incomplete"
+	// NoticeUncoveredKinds counts the objects of kinds no check looks at
+	// (custom resources, kinds of other platforms).
+	NoticeUncoveredKinds = "uncovered-kinds"
 )
 
 // Notice is something the user must know about their suppressions: an
@@ -102,6 +105,11 @@ type Report struct {
 	Findings   []*Finding
 	Suppressed []*Finding
 	Objects    []*Object
+	// Dropped counts the objects evaluated but not listed in Objects
+	// because they had no finding (engine.RunOptions.DropClean), and
+	// DroppedPSS their Pod Security Standards levels.
+	Dropped    int
+	DroppedPSS map[string]int
 	Errors     []inventory.Error
 	Notices    []Notice
 	Summary    Summary
@@ -126,7 +134,7 @@ type Summary struct {
 func (r *Report) Summarize() {
 	s := Summary{
 		CVEDatabase: r.Summary.CVEDatabase,
-		Objects:     len(r.Objects),
+		Objects:     len(r.Objects) + r.Dropped,
 		Findings:    len(r.Findings),
 		Suppressed:  len(r.Suppressed),
 		Errors:      len(r.Errors),
@@ -144,6 +152,9 @@ func (r *Report) Summarize() {
 		if o.PSS != nil {
 			s.PSSLevels[o.PSS.Level]++
 		}
+	}
+	for l, n := range r.DroppedPSS {
+		s.PSSLevels[l] += n
 	}
 	r.Summary = s
 }

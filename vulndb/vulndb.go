@@ -6,8 +6,10 @@
 //
 // The curated database is embedded in the binary (data/kubernetes.json);
 // "kubeharden db update" can write a newer one, merged with the official
-// Kubernetes CVE feed, which the CLI installs with Use at startup. The
-// package does no I/O of its own: it parses bytes and answers questions.
+// Kubernetes CVE feed (package vulndb/feed) into the user's cache (package
+// vulndb/cache). Nothing here is global: callers pass the database they
+// chose to the checks (check.Env). The package does no I/O of its own: it
+// parses bytes and answers questions.
 //
 // Time: the database never reads the clock. End of life is judged as of
 // the database's own date (Date), so a scan is reproducible for a given
@@ -153,16 +155,13 @@ type Range struct {
 //go:embed data/kubernetes.json
 var embedded []byte
 
-// Embedded returns the raw embedded database file.
-func Embedded() []byte { return append([]byte(nil), embedded...) }
+// EmbeddedData returns the raw embedded database file.
+func EmbeddedData() []byte { return append([]byte(nil), embedded...) }
 
 var (
 	embeddedOnce sync.Once
 	embeddedDB   *DB
 	embeddedErr  error
-
-	activeMu sync.RWMutex
-	active   *DB
 )
 
 // Load returns the database embedded in the binary.
@@ -176,24 +175,9 @@ func Load() (*DB, error) {
 	return embeddedDB, embeddedErr
 }
 
-// Use installs db as the active database (nil restores the embedded one).
-// The CLI calls it once at startup, before any scan.
-func Use(db *DB) {
-	activeMu.Lock()
-	active = db
-	activeMu.Unlock()
-}
-
-// Active returns the database checks consult: the one installed with
-// Use, or the embedded one. It panics if the embedded database does not
-// parse, which the package's tests rule out.
-func Active() *DB {
-	activeMu.RLock()
-	db := active
-	activeMu.RUnlock()
-	if db != nil {
-		return db
-	}
+// Embedded returns the database embedded in the binary. It panics if that
+// database does not parse, which the package's tests rule out.
+func Embedded() *DB {
 	db, err := Load()
 	if err != nil {
 		panic("vulndb: embedded database: " + err.Error())

@@ -284,23 +284,12 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-func TestUseAndActive(t *testing.T) {
-	embeddedDB := mustLoad(t)
-	if Active() != embeddedDB {
-		t.Fatal("Active must default to the embedded database")
+func TestEmbedded(t *testing.T) {
+	if Embedded() != mustLoad(t) {
+		t.Fatal("Embedded must return the database Load parses, once")
 	}
-	other, err := Parse([]byte(tiny))
-	if err != nil {
-		t.Fatal(err)
-	}
-	Use(other)
-	defer Use(nil)
-	if Active() != other {
-		t.Error("Use did not install the database")
-	}
-	Use(nil)
-	if Active() != embeddedDB {
-		t.Error("Use(nil) must restore the embedded database")
+	if string(EmbeddedData()) != string(embedded) {
+		t.Fatal("EmbeddedData must return the embedded file")
 	}
 }
 

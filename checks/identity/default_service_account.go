@@ -3,15 +3,16 @@ package identity
 import (
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// A pod must run as a service account of its own, not as its namespace's
+// DefaultServiceAccount is check default-service-account. A pod must run as a service account of its own, not as its namespace's
 // "default" one: serviceAccountName (or, when that is empty, the deprecated
 // serviceAccount) must name another account. This holds even when the
 // token is not mounted (service-account-token-automounted covers the
 // token): the pod still shares an identity that anyone may later grant
 // rights to, or mount.
-var _ = registry.Add(&check.Check{
+var DefaultServiceAccount = registry.Add(&check.Check{
 	ID:       "default-service-account",
 	Title:    "Pod runs as the default service account",
 	Severity: check.Medium,
@@ -25,7 +26,7 @@ var _ = registry.Add(&check.Check{
 	Remediation: "Create a ServiceAccount per workload (with automountServiceAccountToken: false unless it needs the API), " +
 		"set serviceAccountName to it, bind it only the Role it needs, and leave the default account without bindings " +
 		"and with automounting disabled.",
-	Kinds: inventory.PodKinds,
+	Kinds: kinds.Pods,
 	Object: check.ForPods(func(o *inventory.Object, p *inventory.PodTemplate) []check.Result {
 		name, path := podServiceAccount(p)
 		if name != "default" {

@@ -10,9 +10,10 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// A ConfigMap data entry must not hold a credential. It does when its
+// SecretInConfigMap is check secret-in-configmap. A ConfigMap data entry must not hold a credential. It does when its
 // value contains a recognisable credential (private key block, known
 // token format, password inside a URL); when its key is a credential name
 // (db-password, API_KEY, spring.datasource.password) and the value is not
@@ -22,7 +23,7 @@ import (
 // (app.properties, db-password.txt) is judged by its content, and by its
 // name without the extension only when it holds a single line. binaryData
 // is not inspected. One finding per entry, on the entry's key.
-var _ = registry.Add(&check.Check{
+var SecretInConfigMap = registry.Add(&check.Check{
 	ID:       "secret-in-configmap",
 	Title:    "Credential stored in a ConfigMap",
 	Severity: check.High,
@@ -37,8 +38,8 @@ var _ = registry.Add(&check.Check{
 	Remediation: "Move the credential into a Secret sourced from a secret manager (External Secrets, Sealed Secrets, " +
 		"a CSI secrets driver), mount or reference it from there, keep only non-secret settings in the ConfigMap (have the " +
 		"application read the password from a file or an env var), and rotate the exposed credential.",
-	Kinds: []string{"ConfigMap"},
-	Object: func(o *inventory.Object) []check.Result {
+	Kinds: kinds.List(kinds.ConfigMap),
+	Object: func(_ *check.Env, o *inventory.Object) []check.Result {
 		cm, ok := o.Typed.(*corev1.ConfigMap)
 		if !ok {
 			return nil

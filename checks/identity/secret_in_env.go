@@ -5,9 +5,10 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// An env var with a literal value (not valueFrom) must not carry a
+// SecretInEnv is check secret-in-env. An env var with a literal value (not valueFrom) must not carry a
 // credential. It does when the value has the shape of a known credential
 // (a private key block, a cloud or SaaS token, a JWT, a password inside a
 // URL), whatever the variable is called; or when the variable's name says
@@ -18,7 +19,7 @@ import (
 // TOKEN_TTL, SECRET_NAME, AUTH_URL, ACCESS_KEY_ID) are not credentials;
 // credentials.go has the full rules. Init, app and ephemeral containers
 // are all checked.
-var _ = registry.Add(&check.Check{
+var SecretInEnv = registry.Add(&check.Check{
 	ID:       "secret-in-env",
 	Title:    "Credential in a container environment variable",
 	Severity: check.High,
@@ -33,7 +34,7 @@ var _ = registry.Add(&check.Check{
 	Remediation: "Move the value into a Secret (created from a vault through External Secrets, Sealed Secrets or a CSI " +
 		"driver, not committed in plain text) and rotate it, since it has been exposed. Mount the Secret as a file, or at " +
 		"least reference it with env[].valueFrom.secretKeyRef instead of value.",
-	Kinds: inventory.PodKinds,
+	Kinds: kinds.Pods,
 	Object: check.ForContainers(func(o *inventory.Object, p *inventory.PodTemplate, c inventory.Container) []check.Result {
 		var out []check.Result
 		for i, e := range c.Env {

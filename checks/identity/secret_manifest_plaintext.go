@@ -9,9 +9,10 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// A core v1 Secret manifest must not carry its values: non-empty data
+// SecretManifestPlaintext is check secret-manifest-plaintext. A core v1 Secret manifest must not carry its values: non-empty data
 // (base64 only) or stringData (plain text) fails, one finding per field.
 // Empty values and values that are placeholders or references (${VAR},
 // {{ .Values.x }}, <password>, vault:...) do not count, so a Secret that a
@@ -19,7 +20,7 @@ import (
 // Secret, an envsubst template) passes. Secrets read from a live cluster
 // are not reported: there the values are supposed to be present.
 // SealedSecret, ExternalSecret and other custom kinds are never looked at.
-var _ = registry.Add(&check.Check{
+var SecretManifestPlaintext = registry.Add(&check.Check{
 	ID:       "secret-manifest-plaintext",
 	Title:    "Secret manifest carries its values in plain text",
 	Severity: check.High,
@@ -33,10 +34,11 @@ var _ = registry.Add(&check.Check{
 	Remediation: "Keep secret values out of manifests: commit a SealedSecret (Sealed Secrets) or an ExternalSecret " +
 		"(External Secrets Operator) that pulls from a vault or cloud secret manager, or inject them at deploy time " +
 		"(SOPS, a CSI secrets driver). Rotate any value that was committed.",
-	Kinds: []string{"Secret"},
-	Object: func(o *inventory.Object) []check.Result {
+	Kinds:        kinds.List(kinds.Secret),
+	ManifestOnly: true,
+	Object: func(_ *check.Env, o *inventory.Object) []check.Result {
 		s, ok := o.Typed.(*corev1.Secret)
-		if !ok || o.Origin.Source == "cluster" {
+		if !ok {
 			return nil
 		}
 		var out []check.Result

@@ -8,9 +8,10 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// A pod must not get its service account's API token mounted unless it
+// ServiceAccountTokenAutomounted is check service-account-token-automounted. A pod must not get its service account's API token mounted unless it
 // asks for it. The token is mounted when the pod spec sets
 // automountServiceAccountToken: true (which overrides the ServiceAccount),
 // or leaves it unset while the ServiceAccount the pod runs as (same
@@ -22,7 +23,7 @@ import (
 // are told apart by Origin.Context too, so that when several clusters are
 // scanned together one cluster's ServiceAccount never decides for another's
 // pods.
-var _ = registry.Add(&check.Check{
+var ServiceAccountTokenAutomounted = registry.Add(&check.Check{
 	ID:       "service-account-token-automounted",
 	Title:    "Service account token is mounted into the pod",
 	Severity: check.Medium,
@@ -37,8 +38,8 @@ var _ = registry.Add(&check.Check{
 	Remediation: "Set automountServiceAccountToken: false in the pod spec, or on the ServiceAccount so that all of its " +
 		"pods inherit it. For the pods that do need the API, use a dedicated ServiceAccount with a minimal Role and set " +
 		"automountServiceAccountToken: true on those pods only.",
-	Kinds: append(append([]string(nil), inventory.PodKinds...), "ServiceAccount"),
-	Set:   func() check.SetEval { return &tokenEval{accounts: map[saKey]bool{}} },
+	Kinds: kinds.Join(kinds.Pods, kinds.List(kinds.ServiceAccount)),
+	Set:   func(*check.Env) check.SetEval { return &tokenEval{accounts: map[saKey]bool{}} },
 })
 
 // saKey names a service account of one scanned cluster: context,

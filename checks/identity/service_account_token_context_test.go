@@ -48,21 +48,16 @@ func TestTokenAutomountKeepsContextsApart(t *testing.T) {
 	// north: the account leaves the token mounted.
 	objects = append(objects, checktest.InContext(t, "north", appToken, shopWeb)...)
 
-	var c *check.Check
-	for _, k := range Checks() {
-		if k.ID == "service-account-token-automounted" {
-			c = k
-		}
-	}
-	e, err := engine.New(engine.Options{Checks: []*check.Check{c}, Now: func() time.Time { return checktest.Now }})
+	e, err := engine.New(engine.Options{Checks: []*check.Check{ServiceAccountTokenAutomounted}, Now: func() time.Time { return checktest.Now }})
 	if err != nil {
 		t.Fatal(err)
 	}
+	run := e.NewRun(engine.RunOptions{})
 	for _, o := range objects {
-		e.Evaluate(o)
+		run.Object(o)
 	}
 	var got []string
-	for _, f := range e.Report().Findings {
+	for _, f := range run.Report().Findings {
 		got = append(got, f.Object.Origin.Context+" "+f.Object.Ref.String())
 		if f.Object.Origin.Context == "west" && !strings.Contains(f.Message, "not among the scanned objects") {
 			t.Errorf("west: %s", f.Message)

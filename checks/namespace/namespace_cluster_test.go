@@ -24,13 +24,14 @@ var clusterChecks = []string{
 // inventory marked complete (a live cluster) or not (a manifest set).
 func scanFiles(t *testing.T, checks []*check.Check, complete bool, files []string) *report.Report {
 	t.Helper()
-	e, err := engine.New(engine.Options{Checks: checks, Complete: complete, Now: func() time.Time { return checktest.Now }})
+	e, err := engine.New(engine.Options{Checks: checks, Now: func() time.Time { return checktest.Now }})
 	if err != nil {
 		t.Fatal(err)
 	}
+	run := e.NewRun(engine.RunOptions{Complete: complete})
 	l := manifest.Loader{}
-	l.Load(context.Background(), files, e)
-	rep := e.Report()
+	l.Load(context.Background(), files, run)
+	rep := run.Report()
 	for _, err := range rep.Errors {
 		t.Errorf("fixture does not load: %s", err)
 	}

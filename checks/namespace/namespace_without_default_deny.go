@@ -9,9 +9,10 @@ import (
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/checks/internal/netpol"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// Every namespace of a cluster must isolate all its pods by default, for
+// NamespaceWithoutDefaultDeny is check namespace-without-default-deny. Every namespace of a cluster must isolate all its pods by default, for
 // Ingress and, separately, for Egress. A namespace is default-deny for a
 // direction when one of its NetworkPolicies
 //
@@ -34,7 +35,7 @@ import (
 // namespace has no such policy. kube-system, kube-public and
 // kube-node-lease are exempt and Terminating namespaces skipped; see
 // coverage.go for why.
-var _ = registry.Add(&check.Check{
+var NamespaceWithoutDefaultDeny = registry.Add(&check.Check{
 	ID:       "namespace-without-default-deny",
 	Title:    "Namespace has no default-deny NetworkPolicy",
 	Severity: check.Medium,
@@ -55,9 +56,9 @@ var _ = registry.Add(&check.Check{
 	Remediation: "Add a NetworkPolicy to the namespace with podSelector: {} and policyTypes: [Ingress, Egress] (no rules, " +
 		"or only narrow ones such as egress to the cluster DNS on port 53), then add policies allowing the specific " +
 		"flows each workload needs.",
-	Kinds:        []string{"Namespace", "NetworkPolicy"},
+	Kinds:        kinds.List(kinds.Namespace, kinds.NetworkPolicy),
 	NeedsCluster: true,
-	Set: func() check.SetEval {
+	Set: func(*check.Env) check.SetEval {
 		return newCoverage([]string{"Ingress", "Egress"}, defaultDeny, func(name, dir string, present int) string {
 			effect := "pods no NetworkPolicy selects accept connections from any pod or address"
 			if dir == "Egress" {

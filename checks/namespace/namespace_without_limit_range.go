@@ -7,9 +7,10 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// Every namespace of a cluster must hold a LimitRange that bounds its pods:
+// NamespaceWithoutLimitRange is check namespace-without-limit-range. Every namespace of a cluster must hold a LimitRange that bounds its pods:
 // an item of type Container setting default, defaultRequest or max, or an
 // item of type Pod setting max. Items that only set min or
 // maxLimitRequestRatio, or only constrain PersistentVolumeClaims, leave a
@@ -23,7 +24,7 @@ import (
 // Cluster-wide (NeedsCluster): only a complete inventory can say a
 // namespace has no LimitRange. kube-system, kube-public and kube-node-lease
 // are exempt and Terminating namespaces skipped; see coverage.go for why.
-var _ = registry.Add(&check.Check{
+var NamespaceWithoutLimitRange = registry.Add(&check.Check{
 	ID:       "namespace-without-limit-range",
 	Title:    "Namespace has no LimitRange",
 	Severity: check.Low,
@@ -42,9 +43,9 @@ var _ = registry.Add(&check.Check{
 	Remediation: "Create a LimitRange in the namespace with a limits item of type Container that sets defaultRequest " +
 		"and default for cpu and memory (the values a container without its own gets) and max (the most one container " +
 		"may ask for).",
-	Kinds:        []string{"Namespace", "LimitRange"},
+	Kinds:        kinds.List(kinds.Namespace, kinds.LimitRange),
 	NeedsCluster: true,
-	Set: func() check.SetEval {
+	Set: func(*check.Env) check.SetEval {
 		return newCoverage([]string{"limits"}, boundsPods, func(name, _ string, present int) string {
 			why := "it has no LimitRange"
 			if present > 0 {

@@ -9,9 +9,10 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// Every Namespace must enforce a Pod Security Standard through the label
+// NamespaceWithoutPSSEnforce is check namespace-without-pss-enforce. Every Namespace must enforce a Pod Security Standard through the label
 // pod-security.kubernetes.io/enforce set to baseline or restricted. A missing
 // label falls back to the admission configuration's default, privileged
 // unless the cluster administrator changed it, which the manifests do not
@@ -23,7 +24,7 @@ import (
 // kube-proxy, CSI node plugins) and cannot enforce baseline; it is protected
 // by restricting who can create workloads there, not by admission. Every
 // other namespace is checked, kube-public and kube-node-lease included.
-var _ = registry.Add(&check.Check{
+var NamespaceWithoutPSSEnforce = registry.Add(&check.Check{
 	ID:       "namespace-without-pss-enforce",
 	Title:    "Namespace does not enforce a Pod Security Standard",
 	Severity: check.Medium,
@@ -39,8 +40,8 @@ var _ = registry.Add(&check.Check{
 	Remediation: "Label the namespace pod-security.kubernetes.io/enforce: restricted (or baseline where a workload " +
 		"cannot meet restricted), pinning pod-security.kubernetes.io/enforce-version if you want upgrades to be " +
 		"reviewed; use the warn and audit labels to preview the effect before enforcing.",
-	Kinds: []string{"Namespace"},
-	Object: func(o *inventory.Object) []check.Result {
+	Kinds: kinds.List(kinds.Namespace),
+	Object: func(_ *check.Env, o *inventory.Object) []check.Result {
 		ns, ok := o.Typed.(*corev1.Namespace)
 		if !ok || ns.Name == metav1.NamespaceSystem {
 			return nil

@@ -7,9 +7,10 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// Every namespace of a cluster must hold a ResourceQuota that sets at least
+// NamespaceWithoutResourceQuota is check namespace-without-resource-quota. Every namespace of a cluster must hold a ResourceQuota that sets at least
 // one hard limit. A ResourceQuota without spec.hard limits nothing and does
 // not count; a quota restricted by scopes (BestEffort, a PriorityClass...)
 // does, since it still caps something. Which resources a quota should
@@ -19,7 +20,7 @@ import (
 // Cluster-wide (NeedsCluster): only a complete inventory can say a
 // namespace has no quota. kube-system, kube-public and kube-node-lease are
 // exempt and Terminating namespaces skipped; see coverage.go for why.
-var _ = registry.Add(&check.Check{
+var NamespaceWithoutResourceQuota = registry.Add(&check.Check{
 	ID:       "namespace-without-resource-quota",
 	Title:    "Namespace has no ResourceQuota",
 	Severity: check.Medium,
@@ -38,9 +39,9 @@ var _ = registry.Add(&check.Check{
 		"limits.cpu, limits.memory and pods (and count/* limits for objects the team creates), sized from the " +
 		"namespace's actual use plus headroom. Pair it with a LimitRange so that containers without requests and limits " +
 		"are still admitted under the quota.",
-	Kinds:        []string{"Namespace", "ResourceQuota"},
+	Kinds:        kinds.List(kinds.Namespace, kinds.ResourceQuota),
 	NeedsCluster: true,
-	Set: func() check.SetEval {
+	Set: func(*check.Env) check.SetEval {
 		return newCoverage([]string{"quota"}, hardQuota, func(name, _ string, present int) string {
 			why := "it has no ResourceQuota"
 			if present > 0 {

@@ -5,14 +5,15 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// A workload must not be placed in the default namespace: the check fires
+// WorkloadInDefaultNamespace is check workload-in-default-namespace. A workload must not be placed in the default namespace: the check fires
 // on a pod-bearing object whose metadata.namespace is explicitly "default".
 // An object without a namespace does not fire: its namespace is chosen when
 // it is applied (kubectl -n, the Helm release, the Kustomize namespace), and
 // the manifest does not say it will be default.
-var _ = registry.Add(&check.Check{
+var WorkloadInDefaultNamespace = registry.Add(&check.Check{
 	ID:       "workload-in-default-namespace",
 	Title:    "Workload in the default namespace",
 	Severity: check.Low,
@@ -26,8 +27,8 @@ var _ = registry.Add(&check.Check{
 		"without a namespace are not reported: the namespace is chosen when they are applied.",
 	Remediation: "Move the workload to a dedicated namespace per application or team, with its own RBAC, " +
 		"NetworkPolicies and pod-security.kubernetes.io/enforce label, and set metadata.namespace accordingly.",
-	Kinds: inventory.PodKinds,
-	Object: func(o *inventory.Object) []check.Result {
+	Kinds: kinds.Pods,
+	Object: func(_ *check.Env, o *inventory.Object) []check.Result {
 		if o.Meta == nil || o.Meta.Namespace != "default" || o.Pod() == nil {
 			return nil
 		}

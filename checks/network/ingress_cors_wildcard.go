@@ -6,16 +6,17 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// An Ingress that enables CORS in ingress-nginx must name the origins it
+// IngressCORSWildcard is check ingress-cors-wildcard. An Ingress that enables CORS in ingress-nginx must name the origins it
 // trusts. The check fires when nginx.ingress.kubernetes.io/enable-cors is
 // true (as ingress-nginx parses booleans) and cors-allow-origin is absent or
 // blank (ingress-nginx then defaults it to "*") or is a comma-separated list
 // containing "*" (one "*" anywhere makes ingress-nginx allow every origin).
 // Subdomain wildcards such as https://*.example.com are a bounded set of
 // origins and do not fire.
-var _ = registry.Add(&check.Check{
+var IngressCORSWildcard = registry.Add(&check.Check{
 	ID:       "ingress-cors-wildcard",
 	Title:    "Ingress allows CORS from any origin",
 	Severity: check.Low,
@@ -31,8 +32,8 @@ var _ = registry.Add(&check.Check{
 	Remediation: "Set nginx.ingress.kubernetes.io/cors-allow-origin to the exact origins that need access " +
 		"(comma-separated, e.g. \"https://app.example.com, https://admin.example.com\"), or remove enable-cors if " +
 		"the service is not called from other origins.",
-	Kinds: []string{"Ingress"},
-	Object: func(o *inventory.Object) []check.Result {
+	Kinds: kinds.List(kinds.Ingress),
+	Object: func(_ *check.Env, o *inventory.Object) []check.Result {
 		const enable, origin = "nginx.ingress.kubernetes.io/enable-cors", "nginx.ingress.kubernetes.io/cors-allow-origin"
 		if on, err := strconv.ParseBool(strings.TrimSpace(o.Annotation(enable))); err != nil || !on {
 			return nil

@@ -6,16 +6,17 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// An Ingress must not carry ingress-nginx snippet annotations: each one
+// IngressNginxSnippet is check ingress-nginx-snippet. An Ingress must not carry ingress-nginx snippet annotations: each one
 // pastes raw nginx configuration into the controller, which runs with a
 // service account that can read every Secret of the cluster
 // (CVE-2021-25742). The four annotations the CVE class covers are checked,
 // plus modsecurity-snippet, which injects configuration the same way. An
 // annotation with a blank value adds nothing to the configuration and does
 // not fire.
-var _ = registry.Add(&check.Check{
+var IngressNginxSnippet = registry.Add(&check.Check{
 	ID:       "ingress-nginx-snippet",
 	Title:    "Ingress uses an ingress-nginx snippet annotation",
 	Severity: check.High,
@@ -30,8 +31,8 @@ var _ = registry.Add(&check.Check{
 	Remediation: "Remove the snippet annotation and use the dedicated ingress-nginx annotations or ConfigMap options " +
 		"for the behaviour it implements, and keep allow-snippet-annotations disabled on the controller (the default " +
 		"since ingress-nginx v1.9) so that the admission webhook rejects snippets.",
-	Kinds: []string{"Ingress"},
-	Object: func(o *inventory.Object) []check.Result {
+	Kinds: kinds.List(kinds.Ingress),
+	Object: func(_ *check.Env, o *inventory.Object) []check.Result {
 		var out []check.Result
 		for _, name := range nginxSnippets {
 			if strings.TrimSpace(o.Annotation(name)) == "" {

@@ -8,9 +8,10 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// An Ingress must terminate TLS for every host it serves: it needs spec.tls,
+// IngressWithoutTLS is check ingress-without-tls. An Ingress must terminate TLS for every host it serves: it needs spec.tls,
 // and every rule host must be covered by a tls entry. A tls host *.example.com
 // covers exactly one label (a.example.com, not example.com nor a.b.example.com);
 // a tls entry without hosts covers every host, including a rule without a
@@ -18,7 +19,7 @@ import (
 // from an annotation instead of spec.tls (AWS Load Balancer Controller, GKE,
 // Azure Application Gateway); when one of those annotations is set and spec.tls
 // is absent, the check cannot know the certificate's names and stays silent.
-var _ = registry.Add(&check.Check{
+var IngressWithoutTLS = registry.Add(&check.Check{
 	ID:       "ingress-without-tls",
 	Title:    "Ingress serves hosts without TLS",
 	Severity: check.Medium,
@@ -33,8 +34,8 @@ var _ = registry.Add(&check.Check{
 		"appgw.ingress.kubernetes.io/appgw-ssl-certificate) and have no spec.tls are not reported.",
 	Remediation: "Add a spec.tls entry whose hosts list every rule host, with a secretName holding the certificate (for " +
 		"example issued by cert-manager), and keep the controller's HTTP-to-HTTPS redirect enabled.",
-	Kinds: []string{"Ingress"},
-	Object: func(o *inventory.Object) []check.Result {
+	Kinds: kinds.List(kinds.Ingress),
+	Object: func(_ *check.Env, o *inventory.Object) []check.Result {
 		ing, ok := o.Typed.(*networkingv1.Ingress)
 		if !ok {
 			return nil

@@ -8,9 +8,10 @@ import (
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/checks/internal/netpol"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// A NetworkPolicy rule must not admit every peer on every port. An ingress
+// NetpolAllowAll is check netpol-allow-all. A NetworkPolicy rule must not admit every peer on every port. An ingress
 // (egress) rule is allow-all when it has no ports restriction and either
 // lists no from (to) peers, or lists a peer that selects everything: an
 // ipBlock whose CIDR has prefix length 0 (0.0.0.0/0, ::/0) and no except,
@@ -24,7 +25,7 @@ import (
 // count. An ipBlock with an except list is taken as deliberate carving (the
 // usual "internet but not the metadata service" egress) and does not fire.
 // podSelector {} alone selects only the policy's own namespace: not allow-all.
-var _ = registry.Add(&check.Check{
+var NetpolAllowAll = registry.Add(&check.Check{
 	ID:       "netpol-allow-all",
 	Title:    "NetworkPolicy rule allows all traffic",
 	Severity: check.High,
@@ -41,8 +42,8 @@ var _ = registry.Add(&check.Check{
 	Remediation: "Replace the catch-all with the peers that actually need access: a podSelector for the client pods, a " +
 		"namespaceSelector with labels (for example kubernetes.io/metadata.name) for other namespaces, or an " +
 		"ipBlock limited to the networks involved. If the opening is intended, restrict it to the ports the workload serves.",
-	Kinds: []string{"NetworkPolicy"},
-	Object: func(o *inventory.Object) []check.Result {
+	Kinds: kinds.List(kinds.NetworkPolicy),
+	Object: func(_ *check.Env, o *inventory.Object) []check.Result {
 		np, ok := o.Typed.(*networkingv1.NetworkPolicy)
 		if !ok {
 			return nil

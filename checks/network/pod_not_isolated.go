@@ -12,9 +12,10 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// Every pod of a namespace that uses NetworkPolicies must be selected by
+// PodNotIsolated is check pod-not-isolated. Every pod of a namespace that uses NetworkPolicies must be selected by
 // at least one of them: a pod no policy selects accepts and sends any
 // traffic. The check only speaks about namespaces for which the scanned set
 // holds at least one NetworkPolicy; without any we cannot tell a namespace
@@ -29,7 +30,7 @@ import (
 // hostNetwork pods are skipped: NetworkPolicy behaviour for them is
 // undefined (most plugins ignore them), so no policy could isolate them;
 // host-network is reported by its own check.
-var _ = registry.Add(&check.Check{
+var PodNotIsolated = registry.Add(&check.Check{
 	ID:       "pod-not-isolated",
 	Title:    "Pod not selected by any NetworkPolicy",
 	Severity: check.Medium,
@@ -46,8 +47,8 @@ var _ = registry.Add(&check.Check{
 	Remediation: "Add a default-deny policy to the namespace (podSelector: {} with policyTypes Ingress and Egress) and " +
 		"explicit allow policies for the traffic each workload needs, or fix the pod template labels so that the " +
 		"intended policy's podSelector matches them.",
-	Kinds: append(append([]string(nil), inventory.PodKinds...), "NetworkPolicy"),
-	Set: func() check.SetEval {
+	Kinds: kinds.Join(kinds.Pods, kinds.List(kinds.NetworkPolicy)),
+	Set: func(*check.Env) check.SetEval {
 		return &isolation{selectors: map[policyScope][]labels.Selector{}, hasPolicy: map[policyScope]bool{}}
 	},
 })

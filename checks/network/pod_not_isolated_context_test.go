@@ -51,30 +51,20 @@ func TestPodNotIsolatedKeepsContextsApart(t *testing.T) {
 	// north: shop has no policy in this cluster, so nothing is said.
 	objects = append(objects, checktest.InContext(t, "north", shopDeployment("worker"))...)
 
-	e, err := engine.New(engine.Options{Checks: []*check.Check{checkByID(t, "pod-not-isolated")}, Now: func() time.Time { return checktest.Now }})
+	e, err := engine.New(engine.Options{Checks: []*check.Check{PodNotIsolated}, Now: func() time.Time { return checktest.Now }})
 	if err != nil {
 		t.Fatal(err)
 	}
+	run := e.NewRun(engine.RunOptions{})
 	for _, o := range objects {
-		e.Evaluate(o)
+		run.Object(o)
 	}
 	var got []string
-	for _, f := range e.Report().Findings {
+	for _, f := range run.Report().Findings {
 		got = append(got, f.Object.Origin.Context+" "+f.Object.Ref.String())
 	}
 	slices.Sort(got)
 	if want := []string{"east Deployment/shop/api"}; !slices.Equal(got, want) {
 		t.Errorf("findings = %q, want %q", got, want)
 	}
-}
-
-func checkByID(t *testing.T, id string) *check.Check {
-	t.Helper()
-	for _, c := range Checks() {
-		if c.ID == id {
-			return c
-		}
-	}
-	t.Fatalf("no check %s", id)
-	return nil
 }

@@ -8,12 +8,13 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// A Service must not set spec.externalIPs: kube-proxy then captures traffic
+// ServiceExternalIPs is check service-external-ips. A Service must not set spec.externalIPs: kube-proxy then captures traffic
 // to those addresses on every node, whoever owns them (CVE-2020-8554). Any
 // Service with a non-empty list fires, whatever its type.
-var _ = registry.Add(&check.Check{
+var ServiceExternalIPs = registry.Add(&check.Check{
 	ID:       "service-external-ips",
 	Title:    "Service sets externalIPs",
 	Severity: check.High,
@@ -28,8 +29,8 @@ var _ = registry.Add(&check.Check{
 	Remediation: "Remove spec.externalIPs and expose the Service through a LoadBalancer Service or an Ingress. Enable the " +
 		"DenyServiceExternalIPs admission plugin, or an admission policy allowing only vetted addresses, so that the " +
 		"field cannot be set again.",
-	Kinds: []string{"Service"},
-	Object: func(o *inventory.Object) []check.Result {
+	Kinds: kinds.List(kinds.Service),
+	Object: func(_ *check.Env, o *inventory.Object) []check.Result {
 		svc, ok := o.Typed.(*corev1.Service)
 		if !ok || len(svc.Spec.ExternalIPs) == 0 {
 			return nil

@@ -9,14 +9,15 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// A Service should not be of type NodePort: it opens its port on every node
+// ServiceNodePort is check service-nodeport. A Service should not be of type NodePort: it opens its port on every node
 // of the cluster. LoadBalancer Services are not reported, even with an
 // explicit nodePort: they allocate node ports anyway (unless
 // allocateLoadBalancerNodePorts is false), exposure through the load
 // balancer is their purpose, and pinning the port number adds no exposure.
-var _ = registry.Add(&check.Check{
+var ServiceNodePort = registry.Add(&check.Check{
 	ID:       "service-nodeport",
 	Title:    "Service of type NodePort",
 	Severity: check.Low,
@@ -31,8 +32,8 @@ var _ = registry.Add(&check.Check{
 	Remediation: "Use type ClusterIP and expose the service through an Ingress, a Gateway or a LoadBalancer Service. If " +
 		"a NodePort is unavoidable, block the node port range at the network edge and allow it only from the load " +
 		"balancer's addresses.",
-	Kinds: []string{"Service"},
-	Object: func(o *inventory.Object) []check.Result {
+	Kinds: kinds.List(kinds.Service),
+	Object: func(_ *check.Env, o *inventory.Object) []check.Result {
 		svc, ok := o.Typed.(*corev1.Service)
 		if !ok || svc.Spec.Type != corev1.ServiceTypeNodePort {
 			return nil

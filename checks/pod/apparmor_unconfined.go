@@ -7,14 +7,15 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// No container of a Linux pod may run outside AppArmor: the profile that
+// AppArmorUnconfined is check apparmor-unconfined. No container of a Linux pod may run outside AppArmor: the profile that
 // applies to it - its own securityContext.appArmorProfile, else the legacy
 // container.apparmor.security.beta.kubernetes.io/<name> annotation, else the
 // pod's appArmorProfile (the kubelet's order) - must be RuntimeDefault or
 // Localhost, or unset.
-var _ = registry.Add(&check.Check{
+var AppArmorUnconfined = registry.Add(&check.Check{
 	ID:       "apparmor-unconfined",
 	Title:    "Container runs without AppArmor",
 	Severity: check.High,
@@ -31,7 +32,7 @@ var _ = registry.Add(&check.Check{
 	Remediation: "Remove the Unconfined appArmorProfile and any container.apparmor.security.beta.kubernetes.io " +
 		"annotation set to unconfined, or set appArmorProfile.type to RuntimeDefault, or to Localhost with a " +
 		"profile written for the workload.",
-	Kinds: inventory.PodKinds,
+	Kinds: kinds.Pods,
 	Object: check.ForContainers(func(o *inventory.Object, p *inventory.PodTemplate, c inventory.Container) []check.Result {
 		if windows(p) {
 			return nil

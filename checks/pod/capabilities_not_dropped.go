@@ -5,12 +5,13 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// Every container of a Linux pod must drop all capabilities:
+// CapabilitiesNotDropped is check capabilities-not-dropped. Every container of a Linux pod must drop all capabilities:
 // securityContext.capabilities.drop must contain "ALL" (spelled exactly so:
 // container runtimes only recognise the upper-case word).
-var _ = registry.Add(&check.Check{
+var CapabilitiesNotDropped = registry.Add(&check.Check{
 	ID:       "capabilities-not-dropped",
 	Title:    "Container does not drop all capabilities",
 	Severity: check.Medium,
@@ -28,7 +29,7 @@ var _ = registry.Add(&check.Check{
 		"spec.os.name: windows are not checked: Windows has no Linux capabilities.",
 	Remediation: "Set securityContext.capabilities.drop: [\"ALL\"] on every container and add back only what is needed " +
 		"(for example NET_BIND_SERVICE to listen on a port below 1024) with capabilities.add.",
-	Kinds: inventory.PodKinds,
+	Kinds: kinds.Pods,
 	Object: check.ForContainers(func(o *inventory.Object, p *inventory.PodTemplate, c inventory.Container) []check.Result {
 		if windows(p) {
 			return nil

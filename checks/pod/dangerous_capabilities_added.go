@@ -5,11 +5,12 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// A container of a Linux pod may add no capability but NET_BIND_SERVICE to
+// DangerousCapabilitiesAdded is check dangerous-capabilities-added. A container of a Linux pod may add no capability but NET_BIND_SERVICE to
 // securityContext.capabilities.add (compared without case or CAP_ prefix).
-var _ = registry.Add(&check.Check{
+var DangerousCapabilitiesAdded = registry.Add(&check.Check{
 	ID:       "dangerous-capabilities-added",
 	Title:    "Container adds dangerous capabilities",
 	Severity: check.High,
@@ -30,7 +31,7 @@ var _ = registry.Add(&check.Check{
 	Remediation: "Remove the capability from securityContext.capabilities.add. Listen on a port above 1024 (or add only " +
 		"NET_BIND_SERVICE), and move work that truly needs kernel privileges into a dedicated, audited component " +
 		"rather than the application container.",
-	Kinds: inventory.PodKinds,
+	Kinds: kinds.Pods,
 	Object: check.ForContainers(func(o *inventory.Object, p *inventory.PodTemplate, c inventory.Container) []check.Result {
 		caps := security(c).Capabilities
 		if windows(p) || caps == nil {

@@ -3,11 +3,12 @@ package pod
 import (
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// A pod must not share the node's IPC namespace: spec.hostIPC must be
+// HostIPC is check host-ipc. A pod must not share the node's IPC namespace: spec.hostIPC must be
 // unset or false.
-var _ = registry.Add(&check.Check{
+var HostIPC = registry.Add(&check.Check{
 	ID:       "host-ipc",
 	Title:    "Pod uses the host IPC namespace",
 	Severity: check.High,
@@ -22,7 +23,7 @@ var _ = registry.Add(&check.Check{
 		"directly handing over the node.",
 	Remediation: "Remove spec.hostIPC (or set it to false). Containers of the same pod already share an IPC namespace; " +
 		"use a volume or a network protocol to exchange data with anything else.",
-	Kinds: inventory.PodKinds,
+	Kinds: kinds.Pods,
 	Object: check.ForPods(func(o *inventory.Object, p *inventory.PodTemplate) []check.Result {
 		if !p.Spec.HostIPC {
 			return nil

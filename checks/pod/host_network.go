@@ -3,11 +3,12 @@ package pod
 import (
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// A pod must not share the node's network namespace: spec.hostNetwork must
+// HostNetwork is check host-network. A pod must not share the node's network namespace: spec.hostNetwork must
 // be unset or false.
-var _ = registry.Add(&check.Check{
+var HostNetwork = registry.Add(&check.Check{
 	ID:       "host-network",
 	Title:    "Pod uses the host network",
 	Severity: check.High,
@@ -22,7 +23,7 @@ var _ = registry.Add(&check.Check{
 		"the node and its neighbours but does not by itself hand over the node.",
 	Remediation: "Remove spec.hostNetwork (or set it to false) and expose the workload through a Service. Reserve host " +
 		"networking for audited node agents such as CNI plugins, in a dedicated namespace.",
-	Kinds: inventory.PodKinds,
+	Kinds: kinds.Pods,
 	Object: check.ForPods(func(o *inventory.Object, p *inventory.PodTemplate) []check.Result {
 		if !p.Spec.HostNetwork {
 			return nil

@@ -3,11 +3,12 @@ package pod
 import (
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// A pod must not mount directories or files of the node: no volume may be
+// HostPathVolume is check host-path-volume. A pod must not mount directories or files of the node: no volume may be
 // a hostPath volume.
-var _ = registry.Add(&check.Check{
+var HostPathVolume = registry.Add(&check.Check{
 	ID:       "host-path-volume",
 	Title:    "Pod mounts a host path",
 	Severity: check.Critical,
@@ -23,7 +24,7 @@ var _ = registry.Add(&check.Check{
 	Remediation: "Replace the hostPath volume with an emptyDir, a ConfigMap or Secret, a projected volume or a " +
 		"PersistentVolumeClaim. Node agents that truly need host files should mount the narrowest path read-only " +
 		"and run in a dedicated, restricted namespace.",
-	Kinds: inventory.PodKinds,
+	Kinds: kinds.Pods,
 	Object: check.ForPods(func(o *inventory.Object, p *inventory.PodTemplate) []check.Result {
 		var out []check.Result
 		for i, v := range p.Spec.Volumes {

@@ -3,11 +3,12 @@ package pod
 import (
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// A pod must not share the node's process ID namespace: spec.hostPID must
+// HostPID is check host-pid. A pod must not share the node's process ID namespace: spec.hostPID must
 // be unset or false.
-var _ = registry.Add(&check.Check{
+var HostPID = registry.Add(&check.Check{
 	ID:       "host-pid",
 	Title:    "Pod uses the host PID namespace",
 	Severity: check.Critical,
@@ -23,7 +24,7 @@ var _ = registry.Add(&check.Check{
 		"takeover. Rated critical because it is one setting away from owning the node.",
 	Remediation: "Remove spec.hostPID (or set it to false). To share processes between the pod's own containers, use " +
 		"spec.shareProcessNamespace instead.",
-	Kinds: inventory.PodKinds,
+	Kinds: kinds.Pods,
 	Object: check.ForPods(func(o *inventory.Object, p *inventory.PodTemplate) []check.Result {
 		if !p.Spec.HostPID {
 			return nil

@@ -3,11 +3,12 @@ package pod
 import (
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// No container port may be bound to a port of the node: every hostPort
+// HostPort is check host-port. No container port may be bound to a port of the node: every hostPort
 // must be unset or 0.
-var _ = registry.Add(&check.Check{
+var HostPort = registry.Add(&check.Check{
 	ID:       "host-port",
 	Title:    "Container binds a host port",
 	Severity: check.Medium,
@@ -23,7 +24,7 @@ var _ = registry.Add(&check.Check{
 		"privilege on the node.",
 	Remediation: "Remove hostPort from the container's ports and expose the workload through a Service (ClusterIP, " +
 		"NodePort or LoadBalancer) or an Ingress.",
-	Kinds: inventory.PodKinds,
+	Kinds: kinds.Pods,
 	Object: check.ForContainers(func(o *inventory.Object, p *inventory.PodTemplate, c inventory.Container) []check.Result {
 		var out []check.Result
 		for i, port := range c.Ports {

@@ -3,11 +3,12 @@ package pod
 import (
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// Every init, app and ephemeral container of a Linux pod must set
+// PrivilegeEscalationAllowed is check privilege-escalation-allowed. Every init, app and ephemeral container of a Linux pod must set
 // securityContext.allowPrivilegeEscalation to false; unset means allowed.
-var _ = registry.Add(&check.Check{
+var PrivilegeEscalationAllowed = registry.Add(&check.Check{
 	ID:       "privilege-escalation-allowed",
 	Title:    "Container allows privilege escalation",
 	Severity: check.High,
@@ -24,7 +25,7 @@ var _ = registry.Add(&check.Check{
 		"spec.os.name: windows are not checked: the field does not exist on Windows.",
 	Remediation: "Set securityContext.allowPrivilegeEscalation: false on every container, init container and ephemeral " +
 		"container. A privileged container, or one that adds CAP_SYS_ADMIN, can always escalate, so drop those first.",
-	Kinds: inventory.PodKinds,
+	Kinds: kinds.Pods,
 	Object: check.ForContainers(func(o *inventory.Object, p *inventory.PodTemplate, c inventory.Container) []check.Result {
 		if windows(p) {
 			return nil

@@ -5,12 +5,13 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// A privileged container runs with every capability and every device of
+// PrivilegedContainer is check privileged-container. A privileged container runs with every capability and every device of
 // the host: securityContext.privileged must be unset or false in every
 // init, app and ephemeral container.
-var _ = registry.Add(&check.Check{
+var PrivilegedContainer = registry.Add(&check.Check{
 	ID:       "privileged-container",
 	Title:    "Container runs privileged",
 	Severity: check.Critical,
@@ -23,7 +24,7 @@ var _ = registry.Add(&check.Check{
 		"by seccomp or AppArmor: anyone who controls its process controls the node, and from there the cluster.",
 	Remediation: "Remove securityContext.privileged (or set it to false). Grant only the specific capability the " +
 		"workload needs with securityContext.capabilities.add, or move node-level work into a dedicated, audited agent.",
-	Kinds: inventory.PodKinds,
+	Kinds: kinds.Pods,
 	Object: check.ForContainers(func(o *inventory.Object, p *inventory.PodTemplate, c inventory.Container) []check.Result {
 		if sc := c.SecurityContext; sc != nil && sc.Privileged != nil && *sc.Privileged {
 			return []check.Result{{Path: c.At("securityContext.privileged"), Message: fmt.Sprintf("%s %q runs privileged", c.Kind.Noun(), c.Name)}}

@@ -5,11 +5,12 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// Containers of a Linux pod must keep the runtime's masks on /proc:
+// ProcMountUnmasked is check proc-mount-unmasked. Containers of a Linux pod must keep the runtime's masks on /proc:
 // securityContext.procMount must be unset or Default.
-var _ = registry.Add(&check.Check{
+var ProcMountUnmasked = registry.Add(&check.Check{
 	ID:       "proc-mount-unmasked",
 	Title:    "Container unmasks /proc",
 	Severity: check.High,
@@ -27,7 +28,7 @@ var _ = registry.Add(&check.Check{
 		"escalation aid. Pods with spec.os.name: windows are not checked: /proc is Linux-only.",
 	Remediation: "Remove securityContext.procMount (or set it to Default). Only nested container runtimes need an " +
 		"unmasked /proc; run those in a dedicated, isolated node pool.",
-	Kinds: inventory.PodKinds,
+	Kinds: kinds.Pods,
 	Object: check.ForContainers(func(o *inventory.Object, p *inventory.PodTemplate, c inventory.Container) []check.Result {
 		pm := security(c).ProcMount
 		if windows(p) || pm == nil || *pm == corev1.DefaultProcMount {

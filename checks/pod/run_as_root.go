@@ -3,13 +3,14 @@ package pod
 import (
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// Every container must be required to run as a non-root user:
+// RunAsRoot is check run-as-root. Every container must be required to run as a non-root user:
 // runAsNonRoot true on the container, or on the pod and not overridden,
 // and no runAsUser 0 on the container or inherited from the pod. Pods in a
 // user namespace of their own (hostUsers: false) are exempt.
-var _ = registry.Add(&check.Check{
+var RunAsRoot = registry.Add(&check.Check{
 	ID:       "run-as-root",
 	Title:    "Container may run as root",
 	Severity: check.High,
@@ -28,7 +29,7 @@ var _ = registry.Add(&check.Check{
 	Remediation: "Set securityContext.runAsNonRoot: true on the pod (or on every container) and run as a non-zero UID, " +
 		"with securityContext.runAsUser or a numeric USER in the image. Remove runAsUser: 0 and runAsNonRoot: false " +
 		"from containers and from the pod. Where the workload really needs root, run it with hostUsers: false.",
-	Kinds: inventory.PodKinds,
+	Kinds: kinds.Pods,
 	Object: check.ForContainers(func(o *inventory.Object, p *inventory.PodTemplate, c inventory.Container) []check.Result {
 		if userNamespaced(p) {
 			return nil

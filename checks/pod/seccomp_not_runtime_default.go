@@ -5,12 +5,13 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// Every container of a Linux pod must run under a seccomp profile of type
+// SeccompNotRuntimeDefault is check seccomp-not-runtime-default. Every container of a Linux pod must run under a seccomp profile of type
 // RuntimeDefault or Localhost, set on the container or inherited from the
 // pod; a container-level profile replaces the pod's.
-var _ = registry.Add(&check.Check{
+var SeccompNotRuntimeDefault = registry.Add(&check.Check{
 	ID:       "seccomp-not-runtime-default",
 	Title:    "Container runs without a seccomp profile",
 	Severity: check.Medium,
@@ -28,7 +29,7 @@ var _ = registry.Add(&check.Check{
 		"windows are not checked: seccomp is Linux-only.",
 	Remediation: "Set securityContext.seccompProfile.type: RuntimeDefault on the pod, so that every container inherits " +
 		"it, or a Localhost profile tailored to the workload. Remove Unconfined from the pod and its containers.",
-	Kinds: inventory.PodKinds,
+	Kinds: kinds.Pods,
 	Object: check.ForContainers(func(o *inventory.Object, p *inventory.PodTemplate, c inventory.Container) []check.Result {
 		if windows(p) {
 			return nil

@@ -8,13 +8,14 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// The SELinux label that applies to a container of a Linux pod - its own
+// SELinuxCustomOptions is check selinux-custom-options. The SELinux label that applies to a container of a Linux pod - its own
 // securityContext.seLinuxOptions, which replace the pod's as a whole, else
 // the pod's - must not set a user or a role, and its type must be empty or
 // one of the container types the Pod Security Standards allow.
-var _ = registry.Add(&check.Check{
+var SELinuxCustomOptions = registry.Add(&check.Check{
 	ID:       "selinux-custom-options",
 	Title:    "Container sets custom SELinux options",
 	Severity: check.High,
@@ -32,7 +33,7 @@ var _ = registry.Add(&check.Check{
 	Remediation: "Remove seLinuxOptions.user and seLinuxOptions.role, and leave seLinuxOptions.type unset or set it to " +
 		"container_t (or container_init_t, container_kvm_t, container_engine_t where needed). Setting only " +
 		"seLinuxOptions.level, to separate workloads by MCS category, is fine.",
-	Kinds: inventory.PodKinds,
+	Kinds: kinds.Pods,
 	Object: check.ForContainers(func(o *inventory.Object, p *inventory.PodTemplate, c inventory.Container) []check.Result {
 		if windows(p) {
 			return nil

@@ -5,12 +5,13 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// A Linux pod may only set the sysctls the Pod Security Standards call
+// UnsafeSysctls is check unsafe-sysctls. A Linux pod may only set the sysctls the Pod Security Standards call
 // safe (those isolated to the pod's own namespaces) in
 // spec.securityContext.sysctls.
-var _ = registry.Add(&check.Check{
+var UnsafeSysctls = registry.Add(&check.Check{
 	ID:       "unsafe-sysctls",
 	Title:    "Pod sets unsafe sysctls",
 	Severity: check.High,
@@ -31,7 +32,7 @@ var _ = registry.Add(&check.Check{
 	Remediation: "Remove the sysctl from spec.securityContext.sysctls. If the workload depends on it, set it on the " +
 		"nodes (for example with a node tuning operator) for a dedicated node pool, after checking its effect on " +
 		"everything else that runs there.",
-	Kinds: inventory.PodKinds,
+	Kinds: kinds.Pods,
 	Object: check.ForPods(func(o *inventory.Object, p *inventory.PodTemplate) []check.Result {
 		if windows(p) {
 			return nil

@@ -3,11 +3,12 @@ package pod
 import (
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// Every container of a Linux pod should mount its root filesystem
+// WritableRootFilesystem is check writable-root-filesystem. Every container of a Linux pod should mount its root filesystem
 // read-only: securityContext.readOnlyRootFilesystem must be true.
-var _ = registry.Add(&check.Check{
+var WritableRootFilesystem = registry.Add(&check.Check{
 	ID:       "writable-root-filesystem",
 	Title:    "Container root filesystem is writable",
 	Severity: check.Medium,
@@ -22,7 +23,7 @@ var _ = registry.Add(&check.Check{
 		"spec.os.name: windows are not checked: Windows does not support the setting.",
 	Remediation: "Set securityContext.readOnlyRootFilesystem: true on every container, and mount an emptyDir volume " +
 		"at each path the application must write to (for example /tmp or a cache directory).",
-	Kinds: inventory.PodKinds,
+	Kinds: kinds.Pods,
 	Object: check.ForContainers(func(o *inventory.Object, p *inventory.PodTemplate, c inventory.Container) []check.Result {
 		if windows(p) {
 			return nil

@@ -7,13 +7,14 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// A binding whose roleRef is the cluster-admin ClusterRole gives its
+// ClusterAdminBinding is check cluster-admin-binding. A binding whose roleRef is the cluster-admin ClusterRole gives its
 // subjects unrestricted control of the cluster (or, in a RoleBinding, of
 // the namespace). The built-in system bindings are not in manifests users
 // write, so every such binding found is reported.
-var _ = registry.Add(&check.Check{
+var ClusterAdminBinding = registry.Add(&check.Check{
 	ID:       "cluster-admin-binding",
 	Title:    "Binding grants cluster-admin",
 	Severity: check.Critical,
@@ -25,8 +26,8 @@ var _ = registry.Add(&check.Check{
 		"every Secret, run code on every node and rewrite RBAC itself, so a single compromise becomes a cluster compromise.",
 	Remediation: "Bind a Role (or ClusterRole through a namespaced RoleBinding) that lists only the resources and " +
 		"verbs the subject needs. Keep cluster-admin for break-glass human access through a group, never for service accounts.",
-	Kinds: []string{"ClusterRoleBinding", "RoleBinding"},
-	Object: func(o *inventory.Object) []check.Result {
+	Kinds: kinds.List(kinds.ClusterRoleBinding, kinds.RoleBinding),
+	Object: func(_ *check.Env, o *inventory.Object) []check.Result {
 		var ref rbacv1.RoleRef
 		switch b := o.Typed.(type) {
 		case *rbacv1.ClusterRoleBinding:

@@ -7,7 +7,7 @@ import (
 	"github.com/kubeharden/kubeharden/inventory"
 )
 
-// No RoleBinding or ClusterRoleBinding may have the subject User
+// RBACAnonymousBinding is check rbac-anonymous-binding. No RoleBinding or ClusterRoleBinding may have the subject User
 // system:anonymous, Group system:unauthenticated or Group system:anonymous:
 // whatever the role, it is granted to anyone who can reach the API server.
 // One finding per such subject. Exempt: the API server's own
@@ -17,7 +17,7 @@ import (
 // cluster created before Kubernetes 1.14 keeps system:unauthenticated in
 // its system:discovery and system:basic-user bindings across upgrades, and
 // removing it is the fix.
-var _ = registry.Add(&check.Check{
+var RBACAnonymousBinding = registry.Add(&check.Check{
 	ID:       "rbac-anonymous-binding",
 	Title:    "Binding grants access to anonymous users",
 	Severity: check.Critical,
@@ -33,7 +33,7 @@ var _ = registry.Add(&check.Check{
 		"service accounts that need it. Where anonymous requests are not needed at all, also start the API server with " +
 		"--anonymous-auth=false.",
 	Kinds: bindingKinds,
-	Object: func(o *inventory.Object) []check.Result {
+	Object: func(_ *check.Env, o *inventory.Object) []check.Result {
 		b, ok := bindingOf(o)
 		if !ok || (builtinDefault(o) && b.roleRef.Name == "system:public-info-viewer") {
 			return nil

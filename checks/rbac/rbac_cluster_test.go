@@ -17,13 +17,14 @@ func TestDanglingSubjectNeedsCluster(t *testing.T) {
 	const id = "rbac-dangling-subject"
 	files := checktest.Fixtures("testdata", id, "fail")
 	for _, complete := range []bool{false, true} {
-		e, err := engine.New(engine.Options{Checks: Checks(), Complete: complete, Now: func() time.Time { return checktest.Now }})
+		e, err := engine.New(engine.Options{Checks: Checks(), Now: func() time.Time { return checktest.Now }})
 		if err != nil {
 			t.Fatal(err)
 		}
+		run := e.NewRun(engine.RunOptions{Complete: complete})
 		l := manifest.Loader{}
-		l.Load(context.Background(), files, e)
-		rep := e.Report()
+		l.Load(context.Background(), files, run)
+		rep := run.Report()
 		fired := map[string]int{}
 		for _, f := range rep.Findings {
 			fired[f.Check.ID]++

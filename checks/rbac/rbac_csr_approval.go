@@ -6,7 +6,7 @@ import (
 	"github.com/kubeharden/kubeharden/check"
 )
 
-// No ClusterRole rule may grant update or patch on
+// RBACCSRApproval is check rbac-csr-approval. No ClusterRole rule may grant update or patch on
 // certificatesigningrequests/approval, or approve on signers, in
 // certificates.k8s.io ("*" verbs, resources and API groups count).
 // Approving needs both, but each is reported on its own as CIS asks. A
@@ -19,7 +19,7 @@ import (
 // (labelled kubernetes.io/bootstrapping=rbac-defaults), whose findings
 // nobody can act on; aggregated ClusterRoles are judged on the rules they
 // carry.
-var _ = registry.Add(&check.Check{
+var RBACCSRApproval = registry.Add(&check.Check{
 	ID:       "rbac-csr-approval",
 	Title:    "Role can approve certificate signing requests",
 	Severity: check.High,

@@ -8,9 +8,10 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// A RoleBinding or ClusterRoleBinding must not name a ServiceAccount
+// RBACDanglingSubject is check rbac-dangling-subject. A RoleBinding or ClusterRoleBinding must not name a ServiceAccount
 // subject that does not exist in the scanned cluster. The subject's
 // namespace is its namespace field, or for a RoleBinding the binding's own
 // namespace when that is empty; a ClusterRoleBinding subject without a
@@ -34,7 +35,7 @@ import (
 // Cluster-wide (NeedsCluster): a manifest set rarely holds every
 // ServiceAccount. Objects are keyed by Origin.Context, so a ServiceAccount
 // of one cluster never satisfies a binding of another.
-var _ = registry.Add(&check.Check{
+var RBACDanglingSubject = registry.Add(&check.Check{
 	ID:       "rbac-dangling-subject",
 	Title:    "Binding names a ServiceAccount that does not exist",
 	Severity: check.Medium,
@@ -50,9 +51,9 @@ var _ = registry.Add(&check.Check{
 		"API server's built-in bootstrapping bindings. Only reported on live cluster scans, where the inventory is complete.",
 	Remediation: "Remove the subject from the binding (or delete the binding if it has no other subject). If the " +
 		"ServiceAccount is still needed, create it deliberately and review the role the binding grants it.",
-	Kinds:        []string{"ClusterRoleBinding", "RoleBinding", "ServiceAccount", "Namespace"},
+	Kinds:        kinds.List(kinds.ClusterRoleBinding, kinds.RoleBinding, kinds.ServiceAccount, kinds.Namespace),
 	NeedsCluster: true,
-	Set: func() check.SetEval {
+	Set: func(*check.Env) check.SetEval {
 		return &danglingEval{
 			accounts:   map[accountRef]bool{},
 			namespaces: map[accountRef]bool{},

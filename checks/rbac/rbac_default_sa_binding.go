@@ -8,7 +8,7 @@ import (
 	"github.com/kubeharden/kubeharden/inventory"
 )
 
-// No RoleBinding or ClusterRoleBinding may have a namespace's "default"
+// RBACDefaultSABinding is check rbac-default-sa-binding. No RoleBinding or ClusterRoleBinding may have a namespace's "default"
 // service account as subject, either as a ServiceAccount subject named
 // default or as the User system:serviceaccount:<namespace>:default. One
 // finding per such subject. Groups covering every service account
@@ -17,7 +17,7 @@ import (
 // API server's built-in defaults (labelled
 // kubernetes.io/bootstrapping=rbac-defaults), which never bind a default
 // service account anyway.
-var _ = registry.Add(&check.Check{
+var RBACDefaultSABinding = registry.Add(&check.Check{
 	ID:       "rbac-default-sa-binding",
 	Title:    "Binding grants permissions to a default service account",
 	Severity: check.Medium,
@@ -34,7 +34,7 @@ var _ = registry.Add(&check.Check{
 		"set serviceAccountName in that workload's pod template. Leave default service accounts without bindings and with " +
 		"automountServiceAccountToken: false.",
 	Kinds: bindingKinds,
-	Object: func(o *inventory.Object) []check.Result {
+	Object: func(_ *check.Env, o *inventory.Object) []check.Result {
 		b, ok := bindingOf(o)
 		if !ok || builtinDefault(o) {
 			return nil

@@ -4,7 +4,7 @@ import (
 	"github.com/kubeharden/kubeharden/check"
 )
 
-// No rule of a Role or ClusterRole may grant the verbs that bypass RBAC's
+// RBACEscalationVerbs is check rbac-escalation-verbs. No rule of a Role or ClusterRole may grant the verbs that bypass RBAC's
 // own escalation checks: escalate or bind on roles and clusterroles, and
 // impersonate on users, groups, serviceaccounts, uids or userextras/*.
 // "*" verbs, resources and API groups count. resourceNames do not excuse a
@@ -14,7 +14,7 @@ import (
 // cannot grant them. Exempt: the API server's built-in defaults (labelled
 // kubernetes.io/bootstrapping=rbac-defaults), whose findings nobody can act
 // on; aggregated ClusterRoles are judged on the rules they carry.
-var _ = registry.Add(&check.Check{
+var RBACEscalationVerbs = registry.Add(&check.Check{
 	ID:       "rbac-escalation-verbs",
 	Title:    "Role can escalate, bind or impersonate",
 	Severity: check.High,

@@ -4,7 +4,7 @@ import (
 	"github.com/kubeharden/kubeharden/check"
 )
 
-// No rule of a Role or ClusterRole may grant create or get on pods/exec or
+// RBACExecAttach is check rbac-exec-attach. No rule of a Role or ClusterRole may grant create or get on pods/exec or
 // pods/attach in the core group ("*" verbs, resources, "*/exec",
 // "*/attach" and "*" API groups count). get matters as much as create:
 // kubectl and client-go open exec and attach sessions over WebSocket,
@@ -14,7 +14,7 @@ import (
 // findings nobody can act on; aggregated ClusterRoles are judged on the
 // rules they carry. No CIS control covers exec specifically (5.1.4 is about
 // creating pods), so only the NSA-CISA guidance is referenced.
-var _ = registry.Add(&check.Check{
+var RBACExecAttach = registry.Add(&check.Check{
 	ID:       "rbac-exec-attach",
 	Title:    "Role can exec or attach into pods",
 	Severity: check.High,

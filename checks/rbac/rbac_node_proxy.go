@@ -4,7 +4,7 @@ import (
 	"github.com/kubeharden/kubeharden/check"
 )
 
-// No ClusterRole rule may grant get or create on nodes/proxy in the core
+// RBACNodeProxy is check rbac-node-proxy. No ClusterRole rule may grant get or create on nodes/proxy in the core
 // group ("*" verbs, resources, "*/proxy" and "*" API groups count). Those
 // are the verbs of the GET and POST requests the kubelet's exec, run and
 // attach endpoints accept. Nodes are cluster-scoped, so a Role cannot
@@ -13,7 +13,7 @@ import (
 // server's built-in defaults (labelled
 // kubernetes.io/bootstrapping=rbac-defaults), whose findings nobody can act
 // on; aggregated ClusterRoles are judged on the rules they carry.
-var _ = registry.Add(&check.Check{
+var RBACNodeProxy = registry.Add(&check.Check{
 	ID:       "rbac-node-proxy",
 	Title:    "Role can proxy to the kubelet API",
 	Severity: check.High,

@@ -4,7 +4,7 @@ import (
 	"github.com/kubeharden/kubeharden/check"
 )
 
-// No rule of a Role or ClusterRole may grant create on pods, or on the
+// RBACPodCreate is check rbac-pod-create. No rule of a Role or ClusterRole may grant create on pods, or on the
 // workload controllers that create pods from a template the subject writes:
 // deployments, replicasets, statefulsets, daemonsets (apps), jobs,
 // cronjobs (batch) and replicationcontrollers (core). Controllers are
@@ -16,7 +16,7 @@ import (
 // passes. Exempt: the API server's built-in defaults (labelled
 // kubernetes.io/bootstrapping=rbac-defaults), whose findings nobody can act
 // on; aggregated ClusterRoles are judged on the rules they carry.
-var _ = registry.Add(&check.Check{
+var RBACPodCreate = registry.Add(&check.Check{
 	ID:       "rbac-pod-create",
 	Title:    "Role can create pods",
 	Severity: check.Medium,

@@ -4,7 +4,7 @@ import (
 	"github.com/kubeharden/kubeharden/check"
 )
 
-// No rule of a Role or ClusterRole may grant get, list or watch on Secrets
+// RBACSecretsAccess is check rbac-secrets-access. No rule of a Role or ClusterRole may grant get, list or watch on Secrets
 // of the core group (directly, or through "*" verbs, resources or API
 // groups) unless it names the Secrets in resourceNames. A rule with
 // resourceNames passes for all three verbs: the authorizer then allows
@@ -13,7 +13,7 @@ import (
 // API server's built-in defaults (labelled
 // kubernetes.io/bootstrapping=rbac-defaults), whose findings nobody can
 // act on; aggregated ClusterRoles are judged on the rules they carry.
-var _ = registry.Add(&check.Check{
+var RBACSecretsAccess = registry.Add(&check.Check{
 	ID:       "rbac-secrets-access",
 	Title:    "Role can read Secrets",
 	Severity: check.High,

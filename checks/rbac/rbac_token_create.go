@@ -4,7 +4,7 @@ import (
 	"github.com/kubeharden/kubeharden/check"
 )
 
-// No rule of a Role or ClusterRole may grant create on
+// RBACTokenCreate is check rbac-token-create. No rule of a Role or ClusterRole may grant create on
 // serviceaccounts/token in the core group ("*" verbs, resources, "*/token"
 // and "*" API groups count). The TokenRequest names its service account,
 // so resourceNames narrow the rule to those accounts but do not excuse it:
@@ -12,7 +12,7 @@ import (
 // server's built-in defaults (labelled
 // kubernetes.io/bootstrapping=rbac-defaults), whose findings nobody can act
 // on; aggregated ClusterRoles are judged on the rules they carry.
-var _ = registry.Add(&check.Check{
+var RBACTokenCreate = registry.Add(&check.Check{
 	ID:       "rbac-token-create",
 	Title:    "Role can mint service account tokens",
 	Severity: check.High,

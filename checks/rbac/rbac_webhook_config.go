@@ -4,7 +4,7 @@ import (
 	"github.com/kubeharden/kubeharden/check"
 )
 
-// No ClusterRole rule may grant create, update, patch, delete or
+// RBACWebhookConfig is check rbac-webhook-config. No ClusterRole rule may grant create, update, patch, delete or
 // deletecollection on validatingwebhookconfigurations or
 // mutatingwebhookconfigurations in admissionregistration.k8s.io ("*"
 // verbs, resources and API groups count). deletecollection is included
@@ -17,7 +17,7 @@ import (
 // are not reported. Exempt: the API server's built-in defaults (labelled
 // kubernetes.io/bootstrapping=rbac-defaults), whose findings nobody can act
 // on; aggregated ClusterRoles are judged on the rules they carry.
-var _ = registry.Add(&check.Check{
+var RBACWebhookConfig = registry.Add(&check.Check{
 	ID:       "rbac-webhook-config",
 	Title:    "Role can change admission webhooks",
 	Severity: check.High,

@@ -8,14 +8,14 @@ import (
 	"github.com/kubeharden/kubeharden/inventory"
 )
 
-// No rule of a Role or ClusterRole may use a wildcard: "*" in apiGroups,
+// RBACWildcard is check rbac-wildcard. No rule of a Role or ClusterRole may use a wildcard: "*" in apiGroups,
 // resources or verbs, or "*/<subresource>" in resources. One finding per
 // rule, at its first wildcard in the order apiGroups, resources, verbs
 // (the order kubectl prints them in). Exempt: the API server's built-in
 // defaults (labelled kubernetes.io/bootstrapping=rbac-defaults), whose
 // findings nobody can act on; aggregated ClusterRoles are judged on the
 // rules they carry.
-var _ = registry.Add(&check.Check{
+var RBACWildcard = registry.Add(&check.Check{
 	ID:       "rbac-wildcard",
 	Title:    "Role uses wildcards",
 	Severity: check.High,
@@ -31,7 +31,7 @@ var _ = registry.Add(&check.Check{
 	Remediation: "Replace each \"*\" with the explicit API groups, resources and verbs the subject uses (kubectl auth can-i " +
 		"--list and the audit log show what it needs), and re-list new resources deliberately when they appear.",
 	Kinds: roleKinds,
-	Object: func(o *inventory.Object) []check.Result {
+	Object: func(_ *check.Env, o *inventory.Object) []check.Result {
 		rules, ok := roleRules(o)
 		if !ok {
 			return nil

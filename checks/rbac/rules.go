@@ -9,6 +9,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
 // This file holds what the role and binding checks share: reading rules
@@ -48,10 +49,10 @@ func builtinDefault(o *inventory.Object) bool {
 }
 
 // roleKinds are the kinds the role checks look at.
-var roleKinds = []string{"ClusterRole", "Role"}
+var roleKinds = kinds.List(kinds.ClusterRole, kinds.Role)
 
 // bindingKinds are the kinds the binding checks look at.
-var bindingKinds = []string{"ClusterRoleBinding", "RoleBinding"}
+var bindingKinds = kinds.List(kinds.ClusterRoleBinding, kinds.RoleBinding)
 
 // roleRules returns the rules of a Role or ClusterRole, and false for any
 // other object and for the built-in defaults. An aggregated ClusterRole is
@@ -195,8 +196,8 @@ func grants(kind string, r rbacv1.PolicyRule, q request) (hit, bool) {
 // finding points at the rule's earliest matching resource, or its earliest
 // matching verb when the first request that matched is atVerb; the message
 // reads `<Kind> "<name>" rules[i] <what> (<verbs> on <resources>)`.
-func ruleGrants(what string, reqs ...request) func(o *inventory.Object) []check.Result {
-	return func(o *inventory.Object) []check.Result {
+func ruleGrants(what string, reqs ...request) func(*check.Env, *inventory.Object) []check.Result {
+	return func(_ *check.Env, o *inventory.Object) []check.Result {
 		rules, ok := roleRules(o)
 		if !ok {
 			return nil

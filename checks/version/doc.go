@@ -3,8 +3,8 @@
 // database of Kubernetes CVEs and release lifecycles (package vulndb).
 // One file per check; fixtures in testdata/<check-id>/{pass,fail}.
 //
-// The checks read the active database (vulndb.Active): the embedded one,
-// or a newer one the CLI installed at startup. They never read the
+// The checks read the database the run hands them (check.Env.VulnDB): the
+// embedded one, or a newer one the caller loaded. They never read the
 // clock: end of life is judged as of the database's date.
 package version
 

@@ -9,10 +9,10 @@ import (
 	"github.com/kubeharden/kubeharden/vulndb"
 )
 
-// The API server and every kubelet must run a minor release that still
+// KubernetesVersionEOL is check kubernetes-version-eol. The API server and every kubelet must run a minor release that still
 // receives patches. End of life is judged as of the vulnerability
 // database's date, never the wall clock, so a scan is reproducible.
-var _ = registry.Add(&check.Check{
+var KubernetesVersionEOL = registry.Add(&check.Check{
 	ID:       "kubernetes-version-eol",
 	Title:    "Kubernetes minor release is past end of life",
 	Severity: check.Medium,
@@ -29,13 +29,13 @@ var _ = registry.Add(&check.Check{
 	Remediation: "Plan an upgrade to a supported minor release, one minor at a time (the control plane first, then the nodes, " +
 		"keeping within the version skew policy), and keep it on the latest patch. On a managed or vendor distribution, check " +
 		"the vendor's support calendar: extended support, where offered, is the vendor's, not upstream's.",
-	Kinds: kinds,
-	Object: func(o *inventory.Object) []check.Result {
+	Kinds: versionKinds,
+	Object: func(env *check.Env, o *inventory.Object) []check.Result {
 		t := targetOf(o)
 		if t == nil {
 			return nil
 		}
-		db := vulndb.Active()
+		db := env.DB()
 		eol, date, known := db.EOL(t.Version)
 		if !known || !eol {
 			return nil

@@ -12,10 +12,10 @@ import (
 // maxListed caps the CVE IDs named in one finding.
 const maxListed = 6
 
-// The API server's version (and with it the control plane's) and every
+// KubernetesVersionVulnerable is check kubernetes-version-vulnerable. The API server's version (and with it the control plane's) and every
 // kubelet's version must not be affected by a known, fixed Kubernetes
 // CVE according to the active vulnerability database.
-var _ = registry.Add(&check.Check{
+var KubernetesVersionVulnerable = registry.Add(&check.Check{
 	ID:       "kubernetes-version-vulnerable",
 	Title:    "Kubernetes version has known vulnerabilities",
 	Severity: check.High,
@@ -35,13 +35,13 @@ var _ = registry.Add(&check.Check{
 		"in use (the latest patch of the minor is best). When a CVE has no fix on that minor, upgrade to a supported minor " +
 		"release, one minor at a time. On a managed or vendor distribution, use the vendor's upgrade path and check its " +
 		"security bulletins for backported fixes.",
-	Kinds: kinds,
-	Object: func(o *inventory.Object) []check.Result {
+	Kinds: versionKinds,
+	Object: func(env *check.Env, o *inventory.Object) []check.Result {
 		t := targetOf(o)
 		if t == nil {
 			return nil
 		}
-		db := vulndb.Active()
+		db := env.DB()
 		cves := vulnerable(db, t)
 		if len(cves) == 0 {
 			return nil

@@ -12,15 +12,6 @@ import (
 	"github.com/kubeharden/kubeharden/inventory"
 )
 
-func byID(id string) *check.Check {
-	for _, c := range Checks() {
-		if c.ID == id {
-			return c
-		}
-	}
-	return nil
-}
-
 func apiServer(v string) *inventory.Object {
 	return &inventory.Object{
 		Ref:   inventory.Ref{APIVersion: "kubeharden.io/v1", Kind: inventory.APIServerKind, Name: "x"},
@@ -35,7 +26,7 @@ func node(v string) *inventory.Object {
 }
 
 func TestVulnerableMessages(t *testing.T) {
-	c := byID("kubernetes-version-vulnerable")
+	c := KubernetesVersionVulnerable
 	tests := []struct {
 		obj        *inventory.Object
 		path       string
@@ -56,7 +47,7 @@ func TestVulnerableMessages(t *testing.T) {
 		{node("v1.27.6+f67aeb3"), "status.nodeInfo.kubeletVersion", []string{`Vendor build (suffix "f67aeb3")`}, nil},
 	}
 	for _, tt := range tests {
-		res := c.Object(tt.obj)
+		res := c.Object(&check.Env{}, tt.obj)
 		if len(res) != 1 {
 			t.Fatalf("%s: want one finding, got %d", tt.obj.Ref, len(res))
 		}
@@ -77,8 +68,8 @@ func TestVulnerableMessages(t *testing.T) {
 }
 
 func TestEOLMessages(t *testing.T) {
-	c := byID("kubernetes-version-eol")
-	res := c.Object(apiServer("v1.27.8-gke.1067004"))
+	c := KubernetesVersionEOL
+	res := c.Object(&check.Env{}, apiServer("v1.27.8-gke.1067004"))
 	if len(res) != 1 {
 		t.Fatalf("want one finding, got %v", res)
 	}
@@ -88,14 +79,14 @@ func TestEOLMessages(t *testing.T) {
 		}
 	}
 	for _, v := range []string{"", "not-a-version", "v1.37.0", "v1.99.1"} {
-		if res := c.Object(node(v)); len(res) != 0 {
+		if res := c.Object(&check.Env{}, node(v)); len(res) != 0 {
 			t.Errorf("kubelet %q: want no finding, got %v", v, res)
 		}
 	}
 	// An APIServer kind in another group is not ours.
 	o := apiServer("v1.12.2")
 	o.APIVersion = "example.com/v1"
-	if res := c.Object(o); len(res) != 0 {
+	if res := c.Object(&check.Env{}, o); len(res) != 0 {
 		t.Errorf("foreign APIServer kind: want no finding, got %v", res)
 	}
 }

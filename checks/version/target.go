@@ -6,11 +6,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 	"github.com/kubeharden/kubeharden/vulndb"
 )
 
-// kinds are the objects that carry a Kubernetes component version.
-var kinds = []string{inventory.APIServerKind, "Node"}
+// versionKinds are the objects that carry a Kubernetes component version.
+var versionKinds = kinds.List(kinds.APIServer, kinds.Node)
 
 // target is the component version an object reports.
 type target struct {

@@ -5,12 +5,13 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// Every container image (init, app and ephemeral) must be pinned by
+// ImageNotPinned is check image-not-pinned. Every container image (init, app and ephemeral) must be pinned by
 // content digest (@sha256:...). A tag alone, however specific, fails. This
 // check is independent of image-tag-latest: a "latest" image fails both.
-var _ = registry.Add(&check.Check{
+var ImageNotPinned = registry.Add(&check.Check{
 	ID:       "image-not-pinned",
 	Title:    "Image is not pinned by digest",
 	Severity: check.Low,
@@ -23,7 +24,7 @@ var _ = registry.Add(&check.Check{
 		"without one the supply chain cannot be verified at deploy time.",
 	Remediation: "Append the image digest to the reference (app:1.4.2@sha256:<digest>); let a tool such as Renovate " +
 		"or your CI pipeline keep digests current, and enforce digests with an admission policy.",
-	Kinds: inventory.PodKinds,
+	Kinds: kinds.Pods,
 	Object: check.ForContainers(func(o *inventory.Object, p *inventory.PodTemplate, c inventory.Container) []check.Result {
 		if unresolvedImage(c.Image) || parseImage(c.Image).Pinned() {
 			return nil

@@ -5,13 +5,14 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// An image must name a fixed version: a container whose image has the tag
+// ImageTagLatest is check image-tag-latest. An image must name a fixed version: a container whose image has the tag
 // "latest", or no tag at all (which the runtime reads as "latest"), fails
 // unless the reference is pinned by digest, in which case the digest alone
 // decides what runs. Init, app and ephemeral containers are all checked.
-var _ = registry.Add(&check.Check{
+var ImageTagLatest = registry.Add(&check.Check{
 	ID:       "image-tag-latest",
 	Title:    "Image uses the latest tag or no tag",
 	Severity: check.Medium,
@@ -25,7 +26,7 @@ var _ = registry.Add(&check.Check{
 		"change to the manifest. It also makes the scanned image and the running one impossible to match.",
 	Remediation: "Reference an immutable version: a release tag such as app:1.4.2 at the least, and preferably the " +
 		"digest (app:1.4.2@sha256:...), which an admission policy can then require.",
-	Kinds: inventory.PodKinds,
+	Kinds: kinds.Pods,
 	Object: check.ForContainers(func(o *inventory.Object, p *inventory.PodTemplate, c inventory.Container) []check.Result {
 		if unresolvedImage(c.Image) {
 			return nil

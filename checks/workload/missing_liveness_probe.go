@@ -5,12 +5,13 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// Every app container of a long-running pod needs a livenessProbe (see
+// MissingLivenessProbe is check missing-liveness-probe. Every app container of a long-running pod needs a livenessProbe (see
 // needsProbes for the containers and pods that are exempt). A startupProbe
 // alone does not count: it stops checking once the container has started.
-var _ = registry.Add(&check.Check{
+var MissingLivenessProbe = registry.Add(&check.Check{
 	ID:       "missing-liveness-probe",
 	Title:    "Container has no liveness probe",
 	Severity: check.Low,
@@ -23,7 +24,7 @@ var _ = registry.Add(&check.Check{
 		"framework control requires probes, so the reference given is the NSA-CISA guidance on resource availability.",
 	Remediation: "Add livenessProbe to the container: an httpGet, tcpSocket, grpc or exec check that fails only when " +
 		"a restart would help, with a failureThreshold and periodSeconds tolerant enough not to kill a busy but healthy process.",
-	Kinds: inventory.PodKinds,
+	Kinds: kinds.Pods,
 	Object: check.ForContainers(func(o *inventory.Object, p *inventory.PodTemplate, c inventory.Container) []check.Result {
 		if !needsProbes(p, c) || c.LivenessProbe != nil {
 			return nil

@@ -5,11 +5,12 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// Every app container of a long-running pod needs a readinessProbe (see
+// MissingReadinessProbe is check missing-readiness-probe. Every app container of a long-running pod needs a readinessProbe (see
 // needsProbes for the containers and pods that are exempt).
-var _ = registry.Add(&check.Check{
+var MissingReadinessProbe = registry.Add(&check.Check{
 	ID:       "missing-readiness-probe",
 	Title:    "Container has no readiness probe",
 	Severity: check.Low,
@@ -22,7 +23,7 @@ var _ = registry.Add(&check.Check{
 		"NSA-CISA guidance on resource availability.",
 	Remediation: "Add readinessProbe to the container, checking that it can actually serve (an HTTP health endpoint, a " +
 		"TCP or gRPC check), so Kubernetes routes traffic and paces rollouts by real readiness.",
-	Kinds: inventory.PodKinds,
+	Kinds: kinds.Pods,
 	Object: check.ForContainers(func(o *inventory.Object, p *inventory.PodTemplate, c inventory.Container) []check.Result {
 		if !needsProbes(p, c) || c.ReadinessProbe != nil {
 			return nil

@@ -5,13 +5,14 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// Every init and app container needs a CPU and a memory limit, either its
+// MissingResourceLimits is check missing-resource-limits. Every init and app container needs a CPU and a memory limit, either its
 // own or the pod-level one (spec.resources.limits), which caps all
 // containers together. Ephemeral containers are exempt: the API does not
 // let them set resources. A zero quantity counts as no limit.
-var _ = registry.Add(&check.Check{
+var MissingResourceLimits = registry.Add(&check.Check{
 	ID:       "missing-resource-limits",
 	Title:    "Container has no CPU or memory limit",
 	Severity: check.Medium,
@@ -23,7 +24,7 @@ var _ = registry.Add(&check.Check{
 		"buggy workload (a crypto miner, a memory leak, a request flood) then degrades everything scheduled beside it.",
 	Remediation: "Set resources.limits.memory and resources.limits.cpu on each container (or spec.resources.limits for " +
 		"the whole pod) from observed usage, and give namespaces a LimitRange with defaults so nothing runs unbounded.",
-	Kinds: inventory.PodKinds,
+	Kinds: kinds.Pods,
 	Object: check.ForContainers(func(o *inventory.Object, p *inventory.PodTemplate, c inventory.Container) []check.Result {
 		if c.Kind == inventory.EphemeralContainer {
 			return nil

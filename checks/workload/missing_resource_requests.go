@@ -5,14 +5,15 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// Every init and app container needs a CPU and a memory request. A request
+// MissingResourceRequests is check missing-resource-requests. Every init and app container needs a CPU and a memory request. A request
 // is satisfied by the container's own request, by its limit (the API server
 // copies a limit into a missing request), or by the pod-level
 // spec.resources requests or limits. Ephemeral containers are exempt: the
 // API does not let them set resources. A zero quantity counts as no request.
-var _ = registry.Add(&check.Check{
+var MissingResourceRequests = registry.Add(&check.Check{
 	ID:       "missing-resource-requests",
 	Title:    "Container has no CPU or memory request",
 	Severity: check.Low,
@@ -24,7 +25,7 @@ var _ = registry.Add(&check.Check{
 		"(BestEffort or low-priority Burstable). Namespace quotas on requests cannot account for it either.",
 	Remediation: "Set resources.requests.cpu and resources.requests.memory on each container (or spec.resources.requests " +
 		"for the whole pod) to the usage it needs to run normally.",
-	Kinds: inventory.PodKinds,
+	Kinds: kinds.Pods,
 	Object: check.ForContainers(func(o *inventory.Object, p *inventory.PodTemplate, c inventory.Container) []check.Result {
 		if c.Kind == inventory.EphemeralContainer {
 			return nil

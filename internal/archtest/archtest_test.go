@@ -7,14 +7,19 @@ import (
 	"testing"
 )
 
-// core packages evaluate checks; they must not know where objects come
-// from (no cluster client, Helm, Kustomize) nor run programs.
+// core packages evaluate checks and run scans; they must not know where
+// objects come from (no cluster client, Helm, Kustomize, no source or
+// renderer adapter of ours) nor run programs.
 var core = []string{
 	"github.com/kubeharden/kubeharden/check",
 	"github.com/kubeharden/kubeharden/inventory",
+	"github.com/kubeharden/kubeharden/kinds",
 	"github.com/kubeharden/kubeharden/engine",
 	"github.com/kubeharden/kubeharden/report",
 	"github.com/kubeharden/kubeharden/pss",
+	"github.com/kubeharden/kubeharden/vulndb",
+	"github.com/kubeharden/kubeharden/source",
+	"github.com/kubeharden/kubeharden/scan",
 	"github.com/kubeharden/kubeharden/checks/...",
 }
 
@@ -26,6 +31,13 @@ var forbidden = []string{
 	"helm.sh/helm",
 	"sigs.k8s.io/kustomize",
 	"os/exec",
+	"github.com/kubeharden/kubeharden/source/manifest",
+	"github.com/kubeharden/kubeharden/source/helm",
+	"github.com/kubeharden/kubeharden/source/kustomize",
+	"github.com/kubeharden/kubeharden/source/cluster",
+	"github.com/kubeharden/kubeharden/render",
+	"github.com/kubeharden/kubeharden/vulndb/feed",
+	"github.com/kubeharden/kubeharden/vulndb/cache",
 }
 
 // net/http is not listed: k8s.io/apimachinery's type packages import it
@@ -46,6 +58,19 @@ func TestCoreImportsNoSourcesOrExec(t *testing.T) {
 			if d == f || strings.HasPrefix(d, f+"/") {
 				t.Errorf("core depends on %s", d)
 			}
+		}
+	}
+}
+
+// Sources read objects; they must not reach into renderers.
+func TestSourcesImportNoRenderers(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "github.com/kubeharden/kubeharden/source/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, d := range strings.Fields(string(out)) {
+		if strings.HasPrefix(d, "github.com/kubeharden/kubeharden/render") || strings.HasPrefix(d, "github.com/kubeharden/kubeharden/internal/cli") {
+			t.Errorf("sources depend on %s", d)
 		}
 	}
 }

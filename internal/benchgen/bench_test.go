@@ -32,9 +32,10 @@ func scan(b *testing.B, dir string, out io.Writer) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	run := e.NewRun(engine.RunOptions{})
 	l := manifest.Loader{}
-	l.Load(context.Background(), []string{dir}, e)
-	rep := e.Report()
+	l.Load(context.Background(), []string{dir}, run)
+	rep := run.Report()
 	if len(rep.Errors) > 0 {
 		b.Fatal(rep.Errors[0])
 	}

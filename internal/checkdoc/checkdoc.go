@@ -45,7 +45,7 @@ func refsShort(c *check.Check) string {
 }
 
 func page(domain string, c *check.Check) []byte {
-	kinds := append([]string(nil), c.Kinds...)
+	kinds := c.KindNames()
 	sort.Strings(kinds)
 	var b strings.Builder
 	b.WriteString(header)

@@ -57,13 +57,14 @@ var Now = time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
 func Scan(t testing.TB, checks []*check.Check, files ...string) *report.Report {
 	t.Helper()
 	// Fixtures stand for a whole cluster, so cluster-wide checks run too.
-	e, err := engine.New(engine.Options{Checks: checks, Now: func() time.Time { return Now }, Complete: true})
+	e, err := engine.New(engine.Options{Checks: checks, Now: func() time.Time { return Now }})
 	if err != nil {
 		t.Fatal(err)
 	}
+	run := e.NewRun(engine.RunOptions{Complete: true})
 	l := manifest.Loader{}
-	l.Load(context.Background(), files, e)
-	return e.Report()
+	l.Load(context.Background(), files, run)
+	return run.Report()
 }
 
 // Fixtures lists the YAML fixtures of a check's pass or fail directory.

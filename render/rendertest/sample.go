@@ -9,6 +9,7 @@ package rendertest
 import (
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 	"github.com/kubeharden/kubeharden/pss"
 	"github.com/kubeharden/kubeharden/report"
 )
@@ -29,7 +30,7 @@ var (
 		Description: "A privileged container has every Linux capability and sees every host device: " +
 			"whoever controls its process controls the node.",
 		Remediation: "Remove securityContext.privileged or set it to false; add only the capabilities the workload needs.",
-		Kinds:       inventory.PodKinds,
+		Kinds:       kinds.Pods,
 		Object:      none,
 	}
 	HostNamespaces = &check.Check{
@@ -43,7 +44,7 @@ var (
 		Description: "A pod with hostNetwork, hostPID or hostIPC sees the node's network interfaces, processes " +
 			"or shared memory, and can sniff or signal other workloads.",
 		Remediation: "Remove hostNetwork, hostPID and hostIPC from the pod spec; expose ports with a Service instead.",
-		Kinds:       inventory.PodKinds,
+		Kinds:       kinds.Pods,
 		Object:      none,
 	}
 	RunAsNonRoot = &check.Check{
@@ -58,7 +59,7 @@ var (
 		Description: "A container that runs as UID 0 turns any escape or mounted host path into root access " +
 			"on the node.",
 		Remediation: "Set securityContext.runAsNonRoot: true and a non-zero runAsUser, in the pod or in every container.",
-		Kinds:       inventory.PodKinds,
+		Kinds:       kinds.Pods,
 		Object:      none,
 	}
 	ImageTag = &check.Check{
@@ -71,12 +72,12 @@ var (
 		Description: "An image referenced by :latest or without a tag can change under a running workload, " +
 			"so what runs is not what was reviewed.",
 		Remediation: "Pin every image to a version tag, or better to a digest (image@sha256:...).",
-		Kinds:       inventory.PodKinds,
+		Kinds:       kinds.Pods,
 		Object:      none,
 	}
 )
 
-func none(*inventory.Object) []check.Result { return nil }
+func none(*check.Env, *inventory.Object) []check.Result { return nil }
 
 // Checks returns the sample's checks in catalogue order.
 func Checks() []*check.Check {

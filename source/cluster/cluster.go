@@ -24,13 +24,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/version"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 	"github.com/kubeharden/kubeharden/report"
+	"github.com/kubeharden/kubeharden/source"
 )
 
 // Options choose what to scan and how.
@@ -55,14 +56,16 @@ type Options struct {
 	Retries int
 }
 
-// Sink receives what a scan finds; it must be safe for concurrent use.
-type Sink interface {
-	Object(o *inventory.Object)
-	Error(e inventory.Error)
-	Notice(n report.Notice)
-	// Unlisted says no object of a kind could be read from a context.
-	Unlisted(context, kind string)
+// Source is a live-cluster source.Source.
+type Source struct {
+	Options Options
 }
+
+// Read lists every kind from the selected clusters into sink (see Scan).
+func (s Source) Read(ctx context.Context, sink source.Sink) error { return Scan(ctx, s.Options, sink) }
+
+// Complete reports whether the scan sees whole clusters (no --namespace).
+func (s Source) Complete() bool { return s.Options.Complete() }
 
 // target is one cluster to scan.
 type target struct {
@@ -123,7 +126,7 @@ func (o Options) targets() ([]target, error) {
 // with one kind (forbidden, not served) are notices and the scan goes on;
 // a cluster that cannot be read to the end is an error naming what is
 // missing. Scan returns an error only when no cluster could be configured.
-func Scan(ctx context.Context, opts Options, sink Sink) error {
+func Scan(ctx context.Context, opts Options, sink source.Sink) error {
 	targets, err := opts.targets()
 	if err != nil {
 		return err
@@ -152,7 +155,7 @@ func Scan(ctx context.Context, opts Options, sink Sink) error {
 type scanner struct {
 	opts   Options
 	target target
-	sink   Sink
+	sink   source.Sink
 	prog   *progress
 }
 
@@ -172,26 +175,21 @@ func (s *scanner) run(ctx context.Context) {
 		cfg.Wrap(s.opts.WrapTransport)
 	}
 	cfg.UserAgent = "kubeharden"
-	metaCfg := rest.CopyConfig(cfg)
-	// Typed lists in protobuf where the server offers it; JSON otherwise.
-	cfg.ContentType = "application/vnd.kubernetes.protobuf"
-	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
-	typed, err := kubernetes.NewForConfig(cfg)
+	c, err := newClients(cfg)
 	if err != nil {
-		s.fail("building client: %v", err)
+		s.fail("%v", err)
 		return
 	}
-	meta, err := metadata.NewForConfig(metaCfg)
+	disc, err := discovery.NewDiscoveryClientForConfigAndClient(rest.CopyConfig(cfg), c.http)
 	if err != nil {
-		s.fail("building metadata client: %v", err)
+		s.fail("building discovery client: %v", err)
 		return
 	}
-	c := &clients{typed: typed, meta: meta}
 
 	var info *version.Info
 	err = s.retry(ctx, "reading /version", func() error {
 		var err error
-		info, err = typed.Discovery().ServerVersion()
+		info, err = disc.ServerVersion()
 		return err
 	})
 	if err != nil {
@@ -200,12 +198,12 @@ func (s *scanner) run(ctx context.Context) {
 	}
 	s.emitVersion(info)
 
-	for _, k := range kinds {
+	for _, k := range kinds.Listed() {
 		if ctx.Err() != nil {
-			s.fail("scan stopped before listing %s: %v; %s", k.resource, context.Cause(ctx), s.missingFrom(k))
+			s.fail("scan stopped before listing %s: %v; %s", k.Resource, context.Cause(ctx), s.missingFrom(k))
 			return
 		}
-		if k.cluster && s.opts.Namespace != "" {
+		if !k.Namespaced && s.opts.Namespace != "" {
 			continue
 		}
 		if err := s.listKind(ctx, c, k); err != nil {
@@ -216,15 +214,15 @@ func (s *scanner) run(ctx context.Context) {
 }
 
 // missingFrom names the kinds a scan that stopped at k did not finish.
-func (s *scanner) missingFrom(k kind) string {
+func (s *scanner) missingFrom(k *kinds.Type) string {
 	var left []string
 	seen := false
-	for _, x := range kinds {
-		if x.resource == k.resource {
+	for _, x := range kinds.Listed() {
+		if x == k {
 			seen = true
 		}
-		if seen && !(x.cluster && s.opts.Namespace != "") {
-			left = append(left, x.resource)
+		if seen && !(!x.Namespaced && s.opts.Namespace != "") {
+			left = append(left, x.Resource)
 		}
 	}
 	return fmt.Sprintf("findings are missing for: %v", left)
@@ -238,7 +236,7 @@ type pageOrErr struct {
 
 // listKind lists one kind page by page. A fetcher goroutine reads the next
 // page while the current one is evaluated; at most two pages are held.
-func (s *scanner) listKind(parent context.Context, c *clients, k kind) error {
+func (s *scanner) listKind(parent context.Context, c *clients, k *kinds.Type) error {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	pages := make(chan pageOrErr, 1)
@@ -247,9 +245,9 @@ func (s *scanner) listKind(parent context.Context, c *clients, k kind) error {
 		cont := ""
 		for {
 			var p page
-			err := s.retry(ctx, "listing "+k.resource, func() error {
+			err := s.retry(ctx, "listing "+k.Resource, func() error {
 				var err error
-				p, err = k.list(ctx, c, s.opts.Namespace, metav1.ListOptions{Limit: s.opts.PageSize, Continue: cont})
+				p, err = c.list(ctx, k, s.opts.Namespace, metav1.ListOptions{Limit: s.opts.PageSize, Continue: cont})
 				return err
 			})
 			select {
@@ -268,46 +266,46 @@ func (s *scanner) listKind(parent context.Context, c *clients, k kind) error {
 			if parent.Err() != nil {
 				// Say why the scan stopped (--timeout, cancellation), not
 				// just that a request was interrupted.
-				return fmt.Errorf("listing %s stopped: %v", k.resource, context.Cause(parent))
+				return fmt.Errorf("listing %s stopped: %v", k.Resource, context.Cause(parent))
 			}
 			return s.listError(k, pe.err)
 		}
 		for _, it := range pe.p.items {
 			s.emit(k, it)
 		}
-		s.prog.add(s.target.name, k.resource, len(pe.p.items))
+		s.prog.add(s.target.name, k.Resource, len(pe.p.items))
 	}
 	return nil
 }
 
 // listError turns a failed LIST into a notice (the scan goes on) or an
 // error (the scan of this cluster stops).
-func (s *scanner) listError(k kind, err error) error {
+func (s *scanner) listError(k *kinds.Type, err error) error {
 	scope := "cluster-wide"
-	if !k.cluster {
+	if k.Namespaced {
 		if s.opts.Namespace != "" {
 			scope = "in namespace " + s.opts.Namespace
 		} else {
 			scope = "in all namespaces"
 		}
 	}
-	group := k.group
+	group := k.Group
 	if group == "" {
 		group = `""`
 	}
-	s.sink.Unlisted(s.target.name, k.kind)
+	s.sink.Unlisted(s.target.name, k)
 	switch {
 	case apierrors.IsForbidden(err):
 		s.sink.Notice(report.Notice{Kind: report.NoticeIncomplete, File: "cluster " + s.target.name,
 			Message: fmt.Sprintf("cannot list %s %s: the identity lacks the RBAC permission {apiGroups: [%s], resources: [%s], verbs: [list]}; %s objects were not checked",
-				k.resource, scope, group, k.resource, k.kind)})
+				k.Resource, scope, group, k.Resource, k.Kind)})
 		return nil
 	case apierrors.IsNotFound(err):
 		s.sink.Notice(report.Notice{Kind: report.NoticeIncomplete, File: "cluster " + s.target.name,
-			Message: fmt.Sprintf("the API server does not serve %s (%s): %s objects were not checked", k.resource, k.apiVersion, k.kind)})
+			Message: fmt.Sprintf("the API server does not serve %s (%s): %s objects were not checked", k.Resource, k.APIVersion(), k.Kind)})
 		return nil
 	}
-	return fmt.Errorf("listing %s %s failed: %v", k.resource, scope, err)
+	return fmt.Errorf("listing %s %s failed: %v", k.Resource, scope, err)
 }
 
 // transient reports whether a failed request is worth retrying.
@@ -348,46 +346,46 @@ func (s *scanner) retry(ctx context.Context, what string, f func() error) error 
 	}
 }
 
-// controllerKinds are the owners whose pod template kubeharden checks
-// instead of the objects they create.
-var controllerKinds = map[string]bool{
-	"Deployment": true, "ReplicaSet": true, "StatefulSet": true, "DaemonSet": true,
-	"Job": true, "CronJob": true, "ReplicationController": true,
-}
-
 // ownedByController reports whether a pod-bearing object is managed by a
-// workload controller kubeharden also checks.
-func ownedByController(kindName string, m *metav1.ObjectMeta) bool {
-	if !podBearing[kindName] {
+// workload controller kubeharden also checks: its pod template is checked
+// on the controller instead.
+func ownedByController(t *kinds.Type, m *metav1.ObjectMeta) bool {
+	if !t.PodBearing {
 		return false
 	}
 	for _, r := range m.OwnerReferences {
-		if r.Controller != nil && *r.Controller && controllerKinds[r.Kind] {
+		if r.Controller == nil || !*r.Controller {
+			continue
+		}
+		owner := kinds.Lookup(ownerGroup(r.APIVersion), r.Kind)
+		if owner != nil && owner.Controller {
 			return true
 		}
 	}
 	return false
 }
 
-var podBearing = func() map[string]bool {
-	m := map[string]bool{}
-	for _, k := range inventory.PodKinds {
-		m[k] = true
+// ownerGroup returns the group of an ownerReference's apiVersion.
+func ownerGroup(apiVersion string) string {
+	for i := 0; i < len(apiVersion); i++ {
+		if apiVersion[i] == '/' {
+			return apiVersion[:i]
+		}
 	}
-	return m
-}()
+	return ""
+}
 
-func (s *scanner) emit(k kind, it item) {
-	if ownedByController(k.kind, it.meta) {
+func (s *scanner) emit(k *kinds.Type, it kinds.Item) {
+	if ownedByController(k, it.Meta) {
 		return // checked through its controller
 	}
-	ref := inventory.Ref{APIVersion: k.apiVersion, Kind: k.kind, Namespace: it.meta.Namespace, Name: it.meta.Name}
+	ref := inventory.Ref{APIVersion: k.APIVersion(), Kind: k.Kind, Namespace: it.Meta.Namespace, Name: it.Meta.Name}
 	s.sink.Object(&inventory.Object{
 		Ref: ref,
-		Origin: inventory.Origin{Source: "cluster", Context: s.target.name, UID: string(it.meta.UID),
-			ResourceVersion: it.meta.ResourceVersion},
-		Meta:  it.meta,
-		Typed: it.obj,
+		Origin: inventory.Origin{Source: inventory.SourceCluster, Context: s.target.name, UID: string(it.Meta.UID),
+			ResourceVersion: it.Meta.ResourceVersion},
+		Meta:  it.Meta,
+		Typed: it.Obj,
 	})
 }
 
@@ -398,8 +396,11 @@ func (s *scanner) emitVersion(v *version.Info) {
 	o.APIVersion, o.Kind = inventory.APIServerGroup+"/v1", inventory.APIServerKind
 	s.sink.Object(&inventory.Object{
 		Ref:    inventory.Ref{APIVersion: o.APIVersion, Kind: o.Kind, Name: o.Name},
-		Origin: inventory.Origin{Source: "cluster", Context: s.target.name},
+		Origin: inventory.Origin{Source: inventory.SourceCluster, Context: s.target.name},
 		Meta:   &o.ObjectMeta,
 		Typed:  o,
 	})
 }
+
+// Live is true: objects come from running clusters.
+func (Source) Live() bool { return true }

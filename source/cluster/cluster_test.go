@@ -27,29 +27,12 @@ import (
 	"github.com/kubeharden/kubeharden/checks"
 	"github.com/kubeharden/kubeharden/engine"
 	"github.com/kubeharden/kubeharden/internal/testcluster"
+	"github.com/kubeharden/kubeharden/kinds"
 	"github.com/kubeharden/kubeharden/report"
 	"github.com/kubeharden/kubeharden/source/cluster"
 )
 
 func TestMain(m *testing.M) { testcluster.Main(m) }
-
-// resources maps the kinds the fixtures use to their REST resources.
-var resources = map[string]schema.GroupVersionResource{
-	"Namespace":          {Version: "v1", Resource: "namespaces"},
-	"Pod":                {Version: "v1", Resource: "pods"},
-	"Service":            {Version: "v1", Resource: "services"},
-	"Secret":             {Version: "v1", Resource: "secrets"},
-	"ServiceAccount":     {Version: "v1", Resource: "serviceaccounts"},
-	"ResourceQuota":      {Version: "v1", Resource: "resourcequotas"},
-	"LimitRange":         {Version: "v1", Resource: "limitranges"},
-	"Deployment":         {Group: "apps", Version: "v1", Resource: "deployments"},
-	"NetworkPolicy":      {Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"},
-	"Role":               {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"},
-	"RoleBinding":        {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"},
-	"ClusterRole":        {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"},
-	"ClusterRoleBinding": {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"},
-	"CronJob":            {Group: "batch", Version: "v1", Resource: "cronjobs"},
-}
 
 // apply creates every document of a YAML stream (it is fine if one exists).
 func apply(t *testing.T, cfg *rest.Config, docs string) {
@@ -66,10 +49,11 @@ func apply(t *testing.T, cfg *rest.Config, docs string) {
 		if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
 			t.Fatalf("fixture: %v\n%s", err, doc)
 		}
-		gvr, ok := resources[u.GetKind()]
-		if !ok {
-			t.Fatalf("fixture kind %s not mapped", u.GetKind())
+		k := kinds.Lookup(u.GroupVersionKind().Group, u.GetKind())
+		if k == nil || k.Synthetic {
+			t.Fatalf("fixture kind %s is not a kind kubeharden lists", u.GetKind())
 		}
+		gvr := schema.GroupVersionResource{Group: k.Group, Version: k.Version, Resource: k.Resource}
 		var ri dynamic.ResourceInterface = dyn.Resource(gvr)
 		if u.GetNamespace() != "" {
 			ri = dyn.Resource(gvr).Namespace(u.GetNamespace())
@@ -85,16 +69,17 @@ func scan(t *testing.T, opts cluster.Options, checkList ...*check.Check) *report
 	if checkList == nil {
 		checkList = checks.All()
 	}
-	e, err := engine.New(engine.Options{Checks: checkList, Catalogue: checks.All(), Complete: opts.Complete()})
+	e, err := engine.New(engine.Options{Checks: checkList, Catalogue: checks.All()})
 	if err != nil {
 		t.Fatal(err)
 	}
+	run := e.NewRun(engine.RunOptions{Complete: opts.Complete()})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := cluster.Scan(ctx, opts, e); err != nil {
+	if err := cluster.Scan(ctx, opts, run); err != nil {
 		t.Fatal(err)
 	}
-	return e.Report()
+	return run.Report()
 }
 
 // waitFor polls until f returns true or the time is up.
@@ -535,13 +520,14 @@ func TestTimeoutNamesWhatIsMissing(t *testing.T) {
 			return rt.RoundTrip(req)
 		})
 	}
-	e, _ := engine.New(engine.Options{Checks: checks.All(), Complete: true})
+	e, _ := engine.New(engine.Options{Checks: checks.All()})
+	run := e.NewRun(engine.RunOptions{Complete: true})
 	ctx, cancel := context.WithTimeoutCause(context.Background(), time.Second, fmt.Errorf("--timeout 1s reached"))
 	defer cancel()
-	if err := cluster.Scan(ctx, opts, e); err != nil {
+	if err := cluster.Scan(ctx, opts, run); err != nil {
 		t.Fatal(err)
 	}
-	rep := e.Report()
+	rep := run.Report()
 	if len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0].Message, "--timeout 1s reached") || !strings.Contains(rep.Errors[0].Message, "findings are missing for") {
 		t.Errorf("errors: %v", rep.Errors)
 	}

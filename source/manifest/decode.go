@@ -38,8 +38,9 @@ type Decoder struct {
 	Limits Limits
 }
 
-// Emitter receives what a decoder finds. Implementations used with
-// concurrent loading must be safe for concurrent use.
+// Emitter receives what a decoder finds: the part of a source.Sink that
+// decoding needs (every source.Sink is an Emitter). Implementations used
+// with concurrent loading must be safe for concurrent use.
 type Emitter interface {
 	Object(o *inventory.Object)
 	Error(e inventory.Error)
@@ -270,6 +271,10 @@ func (d *Decoder) object(m map[string]any, n *yaml.Node, off int, file, source s
 	}
 	ref := inventory.Ref{APIVersion: apiVersion, Kind: kind}
 	obj, meta, ok := NewTyped(ref.Group(), kind)
+	if !ok && hasPodTemplate(m) {
+		obj, meta = newWorkload()
+		ok = true
+	}
 	if ok {
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(m, obj); err != nil {
 			at, msg := explainTypeError(m, obj, n)

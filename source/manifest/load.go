@@ -17,6 +17,7 @@ import (
 	"sync"
 
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/source"
 )
 
 // Stdin is the path that means standard input.
@@ -218,3 +219,24 @@ func dropIncluded(units []unit) []unit {
 	}
 	return out
 }
+
+// Source is a manifest source.Source: the given paths (files,
+// directories, "-" for the loader's Stdin), read by a Loader.
+type Source struct {
+	Loader *Loader
+	Paths  []string
+}
+
+// Read loads every path into sink.
+func (s Source) Read(ctx context.Context, sink source.Sink) error {
+	l := s.Loader
+	if l == nil {
+		l = &Loader{}
+	}
+	l.Load(ctx, s.Paths, sink)
+	return nil
+}
+
+// Complete is false: a set of manifests is never known to be a whole
+// cluster, so absence proves nothing.
+func (Source) Complete() bool { return false }

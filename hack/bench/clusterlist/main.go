@@ -11,16 +11,17 @@ import (
 	"sync/atomic"
 
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 	"github.com/kubeharden/kubeharden/report"
 	"github.com/kubeharden/kubeharden/source/cluster"
 )
 
 type discard struct{ objects, errors atomic.Int64 }
 
-func (d *discard) Object(*inventory.Object) { d.objects.Add(1) }
-func (d *discard) Error(e inventory.Error)  { d.errors.Add(1); fmt.Fprintln(os.Stderr, e) }
-func (d *discard) Notice(report.Notice)     {}
-func (d *discard) Unlisted(string, string)  {}
+func (d *discard) Object(*inventory.Object)     { d.objects.Add(1) }
+func (d *discard) Error(e inventory.Error)      { d.errors.Add(1); fmt.Fprintln(os.Stderr, e) }
+func (d *discard) Notice(report.Notice)         {}
+func (d *discard) Unlisted(string, *kinds.Type) {}
 
 func main() {
 	kubeconfig := flag.String("kubeconfig", "", "kubeconfig")

@@ -67,7 +67,7 @@ func runList(streams cmdutil.Streams, f *flags) error {
 		var out []Entry
 		for _, d := range checks.Domains() {
 			for _, c := range d.Checks {
-				kinds := append([]string(nil), c.Kinds...)
+				kinds := c.KindNames()
 				sort.Strings(kinds)
 				out = append(out, Entry{ID: c.ID, Title: c.Title, Severity: c.Severity, Domain: d.Name, Kinds: kinds, References: c.Refs, Description: c.Description, Remediation: c.Remediation})
 			}
@@ -100,7 +100,7 @@ func runExplain(streams cmdutil.Streams, id string) error {
 
 // Explain writes a check's documentation as plain text.
 func Explain(w io.Writer, c *check.Check) error {
-	kinds := append([]string(nil), c.Kinds...)
+	kinds := c.KindNames()
 	sort.Strings(kinds)
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s\n", c.ID, c.Title)

@@ -2,23 +2,18 @@
 // database the version checks use ("db info") and refresh it from the
 // official Kubernetes CVE feed ("db update").
 //
-// The curated database is embedded in kubeharden (package vulndb). An
-// update downloads the feed, merges the CVEs it does not know into a copy
-// of the curated data (curated entries always win) and writes the result
-// to the user cache directory; LoadActive, called by the scan command at
-// startup, uses that file when it is newer than the embedded database.
+// The command only parses flags and prints: the curated database is
+// embedded in kubeharden (package vulndb), package vulndb/feed downloads
+// the feed and merges the CVEs it does not know into a copy of the
+// curated data (curated entries always win), and package vulndb/cache
+// stores the result in the user cache directory and picks the newest
+// database, which LoadActive returns to the scan command.
 package db
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -27,73 +22,22 @@ import (
 
 	"github.com/kubeharden/kubeharden/internal/cli/cmdutil"
 	"github.com/kubeharden/kubeharden/vulndb"
+	"github.com/kubeharden/kubeharden/vulndb/cache"
+	"github.com/kubeharden/kubeharden/vulndb/feed"
 )
 
-// CacheFile is the database file's name inside the kubeharden cache directory.
-const CacheFile = "kubernetes-cves.json"
+// LoadActive returns the database a scan should use: the cached file
+// written by "db update" when it is newer than the embedded database,
+// the embedded one otherwise. A cached file that cannot be read or
+// parsed is ignored (the embedded database is returned) and reported as
+// the error, which a caller may print as a warning. It installs the
+// database nowhere; see cache.Cache.Newest.
+func LoadActive() (*vulndb.DB, error) { return cache.Default().Newest() }
 
-// maxFeedBytes caps the feed download (the real feed is well under 5 MiB).
-const maxFeedBytes = 64 << 20
-
-// Seams for tests.
-var (
-	userCacheDir = os.UserCacheDir
-	now          = time.Now
-)
-
-// CachePath is where "db update" writes the database:
-// os.UserCacheDir()/kubeharden/kubernetes-cves.json.
-func CachePath() (string, error) {
-	dir, err := userCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("no user cache directory: %w", err)
-	}
-	return filepath.Join(dir, "kubeharden", CacheFile), nil
-}
-
-// LoadActive makes the newest available database the active one: the
-// cached file written by "db update" when it is newer than the embedded
-// database, the embedded one otherwise. It returns the database now in
-// use. A cached file that cannot be read or parsed is ignored (the
-// embedded database stays active) and reported as the error, which a
-// caller may print as a warning.
-func LoadActive() (*vulndb.DB, error) {
-	embedded, err := vulndb.Load()
-	if err != nil {
-		return nil, err
-	}
-	cached, err := readCache()
-	if err != nil || cached == nil {
-		vulndb.Use(nil)
-		return embedded, err
-	}
-	if !cached.Date().After(embedded.Date()) {
-		vulndb.Use(nil)
-		return embedded, nil
-	}
-	vulndb.Use(cached)
-	return cached, nil
-}
-
-// readCache returns the cached database, nil when there is none.
-func readCache() (*vulndb.DB, error) {
-	path, err := CachePath()
-	if err != nil {
-		return nil, nil
-	}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("ignoring the cached vulnerability database: %w", err)
-	}
-	db, err := vulndb.Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("ignoring the cached vulnerability database %s: %w (run 'kubeharden db update' to replace it)", path, err)
-	}
-	db.Origin = path
-	return db, nil
+// env is what the commands read from their surroundings; tests replace it.
+type env struct {
+	cache cache.Cache
+	now   func() time.Time
 }
 
 type infoFlags struct {
@@ -107,6 +51,10 @@ type updateFlags struct {
 
 // NewCommand builds the db command.
 func NewCommand(streams cmdutil.Streams) *cobra.Command {
+	return newCommand(streams, env{cache: cache.Default(), now: time.Now})
+}
+
+func newCommand(streams cmdutil.Streams, e env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "db",
 		Short: "Show or refresh the Kubernetes vulnerability database",
@@ -121,7 +69,7 @@ func NewCommand(streams cmdutil.Streams) *cobra.Command {
 		Use:   "info",
 		Short: "Show the database the version checks use: date, CVEs, minor releases, origin",
 		Args:  cobra.NoArgs,
-		RunE:  func(*cobra.Command, []string) error { return runInfo(streams, inf) },
+		RunE:  func(*cobra.Command, []string) error { return runInfo(streams, e, inf) },
 	}
 	info.Flags().StringVarP(&inf.output, "output", "o", "table", "output format: table or json")
 	upf := &updateFlags{}
@@ -129,9 +77,9 @@ func NewCommand(streams cmdutil.Streams) *cobra.Command {
 		Use:   "update",
 		Short: "Download the official Kubernetes CVE feed and merge it into the cached database",
 		Args:  cobra.NoArgs,
-		RunE:  func(c *cobra.Command, _ []string) error { return runUpdate(c.Context(), streams, upf) },
+		RunE:  func(c *cobra.Command, _ []string) error { return runUpdate(c.Context(), streams, e, upf) },
 	}
-	update.Flags().StringVar(&upf.url, "url", DefaultFeedURL, "URL of the Kubernetes CVE feed (JSON Feed)")
+	update.Flags().StringVar(&upf.url, "url", feed.DefaultURL, "URL of the Kubernetes CVE feed (JSON Feed)")
 	update.Flags().DurationVar(&upf.timeout, "timeout", 60*time.Second, "give up on the download after this long")
 	cmd.AddCommand(info, update)
 	return cmd
@@ -153,11 +101,11 @@ type Info struct {
 	Warning     string   `json:"warning,omitempty"`
 }
 
-func runInfo(streams cmdutil.Streams, f *infoFlags) error {
+func runInfo(streams cmdutil.Streams, e env, f *infoFlags) error {
 	if f.output != "table" && f.output != "json" && f.output != "" {
 		return cmdutil.Usage("-o must be table or json, not %q", f.output)
 	}
-	db, warn := LoadActive()
+	db, warn := e.cache.Newest()
 	if db == nil {
 		return warn
 	}
@@ -174,7 +122,7 @@ func runInfo(streams cmdutil.Streams, f *infoFlags) error {
 		Supported:   db.Supported(),
 		EmbeddedDay: embedded.DateString(),
 	}
-	if p, err := CachePath(); err == nil {
+	if p, err := e.cache.Path(); err == nil {
 		in.CachePath = p
 	}
 	if warn != nil {
@@ -220,108 +168,40 @@ func runInfo(streams cmdutil.Streams, f *infoFlags) error {
 	return nil
 }
 
-func runUpdate(ctx context.Context, streams cmdutil.Streams, f *updateFlags) error {
+func runUpdate(ctx context.Context, streams cmdutil.Streams, e env, f *updateFlags) error {
 	if f.timeout <= 0 {
 		return cmdutil.Usage("--timeout must be positive, not %s", f.timeout)
 	}
 	if !strings.HasPrefix(f.url, "https://") && !strings.HasPrefix(f.url, "http://") {
 		return cmdutil.Usage("--url must be an http or https URL, not %q", f.url)
 	}
-	path, err := CachePath()
+	path, err := e.cache.Path()
+	if err != nil {
+		return err
+	}
+	curated, err := vulndb.Load()
 	if err != nil {
 		return err
 	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	data, err := download(ctx, f.url, f.timeout)
+	data, err := feed.Fetch(ctx, f.url, f.timeout)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (nothing was written)", err)
 	}
-	res, err := parseFeed(data)
+	merged, st, err := feed.Update(curated, data, f.url, e.now())
 	if err != nil {
 		return fmt.Errorf("%w (from %s; nothing was written)", err, f.url)
-	}
-	curated, err := vulndb.Load()
-	if err != nil {
-		return err
-	}
-	at := now().UTC()
-	note := fmt.Sprintf("fetched %s, %d items", at.Format(time.RFC3339), len(res.CVEs)+res.Skipped)
-	if res.Refreshed != "" {
-		note += ", feed refreshed " + res.Refreshed
-	}
-	merged, err := vulndb.Merge(curated, res.CVEs, []vulndb.Source{{Name: "Official Kubernetes CVE feed", URL: f.url, Note: note}}, at)
-	if err != nil {
-		return fmt.Errorf("merging the CVE feed: %w (nothing was written)", err)
 	}
 	out, err := merged.Marshal()
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(path, out); err != nil {
-		return fmt.Errorf("writing the vulnerability database: %w", err)
-	}
-	added, ranged := 0, 0
-	for _, c := range res.CVEs {
-		if curated.CVE(c.ID) == nil {
-			added++
-			if c.Status == vulndb.StatusFixed {
-				ranged++
-			}
-		}
+	if err := e.cache.WriteAtomic(out); err != nil {
+		return err
 	}
 	_, err = fmt.Fprintf(streams.Out, "Read %d CVEs from %s: %d already curated (kept as they are), %d new (%d with version ranges read from the advisory text).\nWrote %s: database of %s, %d CVEs.\n",
-		len(res.CVEs), f.url, len(res.CVEs)-added, added, ranged, path, merged.DateString(), len(merged.CVEs))
+		st.Read, f.url, st.Curated, st.Added, st.WithRanges, path, merged.DateString(), len(merged.CVEs))
 	return err
-}
-
-// download fetches url, failing on any status but 200.
-func download(ctx context.Context, url string, timeout time.Duration) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, fmt.Errorf("fetching the CVE feed: %w", err)
-	}
-	req.Header.Set("Accept", "application/feed+json, application/json")
-	req.Header.Set("User-Agent", "kubeharden-db-update")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetching the CVE feed: %w (nothing was written)", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetching the CVE feed: %s answered %s (nothing was written)", url, resp.Status)
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxFeedBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading the CVE feed: %w (nothing was written)", err)
-	}
-	if len(data) > maxFeedBytes {
-		return nil, fmt.Errorf("the CVE feed at %s is larger than %d MiB (nothing was written)", url, maxFeedBytes>>20)
-	}
-	return data, nil
-}
-
-// writeAtomic writes data to path through a temporary file, so a reader
-// never sees a half-written database.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".kubernetes-cves-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -17,11 +16,12 @@ import (
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/checks"
 	"github.com/kubeharden/kubeharden/config"
-	"github.com/kubeharden/kubeharden/engine"
 	"github.com/kubeharden/kubeharden/internal/cli/cmdutil"
 	clidb "github.com/kubeharden/kubeharden/internal/cli/db"
 	"github.com/kubeharden/kubeharden/render"
 	"github.com/kubeharden/kubeharden/report"
+	kscan "github.com/kubeharden/kubeharden/scan"
+	"github.com/kubeharden/kubeharden/source"
 	"github.com/kubeharden/kubeharden/source/cluster"
 	"github.com/kubeharden/kubeharden/source/manifest"
 )
@@ -92,32 +92,16 @@ func NewCommand(streams cmdutil.Streams, version string) *cobra.Command {
 }
 
 // selectChecks applies --checks, --skip and --min-severity to the catalogue.
-func selectChecks(only, skip []string, minSeverity string) ([]*check.Check, error) {
+func selectChecks(plan *kscan.Plan, only, skip []string, minSeverity string) error {
 	minSev, err := check.ParseSeverity(minSeverity)
 	if err != nil {
-		return nil, cmdutil.Usage("--min-severity: %v", err)
+		return cmdutil.Usage("--min-severity: %v", err)
 	}
-	for _, id := range append(append([]string{}, only...), skip...) {
-		if checks.ByID(id) == nil {
-			return nil, cmdutil.Usage("unknown check %q (run 'kubeharden checks' for the list)", id)
-		}
+	plan.Only, plan.Skip, plan.MinSeverity = only, skip, minSev
+	if _, err := plan.Select(); err != nil {
+		return cmdutil.Usage("%v", err)
 	}
-	want := map[string]bool{}
-	for _, id := range only {
-		want[id] = true
-	}
-	skipped := map[string]bool{}
-	for _, id := range skip {
-		skipped[id] = true
-	}
-	var out []*check.Check
-	for _, c := range checks.All() {
-		if (len(want) > 0 && !want[c.ID]) || skipped[c.ID] || c.Severity < minSev {
-			continue
-		}
-		out = append(out, c)
-	}
-	return out, nil
+	return nil
 }
 
 // failThreshold parses --fail-on: 0 means never fail on findings.
@@ -150,27 +134,9 @@ func loadConfig(path string) (*config.Config, error) {
 	return cfg, nil
 }
 
-// A scan allocates a lot of short-lived memory (parsed documents, decoded
-// objects) around a modest live set (the findings). The garbage collector
-// is told to let the heap grow to five times the live set (gcPercent), so
-// that small and medium scans collect rarely, but never beyond a soft
-// limit (memoryLimit), so that large scans keep resident memory flat. Both
-// yield to GOGC and GOMEMLIMIT when the user sets them. The limit is soft:
-// a scan whose findings need more memory still completes.
-const (
-	gcPercent   = 400
-	memoryLimit = 128 << 20
-)
-
 func runE(ctx context.Context, streams cmdutil.Streams, version string, f *flags, changed func(string) bool, args []string) error {
 	if ctx == nil {
 		ctx = context.Background()
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(memoryLimit)
-		if os.Getenv("GOGC") == "" {
-			debug.SetGCPercent(gcPercent)
-		}
 	}
 	switch {
 	case f.cluster && len(args) > 0:
@@ -208,17 +174,11 @@ func runE(ctx context.Context, streams cmdutil.Streams, version string, f *flags
 	if !changed("fail-on") && cfg.FailOn != "" {
 		failOn = cfg.FailOn
 	}
-	selected, err := selectChecks(only, skip, minSev)
-	if err != nil {
+	plan := kscan.Plan{Exceptions: cfg.Exceptions, Now: time.Now}
+	if err := selectChecks(&plan, only, skip, minSev); err != nil {
 		return err
 	}
 	threshold, err := failThreshold(failOn)
-	if err != nil {
-		return err
-	}
-	copts := cluster.Options{Kubeconfig: f.kubeconfig, Context: f.context, AllContexts: f.allContexts, Namespace: f.namespace}
-	eng, err := engine.New(engine.Options{Checks: selected, Catalogue: checks.All(), Exceptions: cfg.Exceptions, Now: time.Now,
-		Complete: f.cluster && copts.Complete()})
 	if err != nil {
 		return err
 	}
@@ -226,22 +186,23 @@ func runE(ctx context.Context, streams cmdutil.Streams, version string, f *flags
 	if dbErr != nil {
 		fmt.Fprintf(streams.Err, "kubeharden: warning: %v (using the built-in CVE database)\n", dbErr)
 	}
+	plan.VulnDB = db
 	if f.cluster {
+		copts := cluster.Options{Kubeconfig: f.kubeconfig, Context: f.context, AllContexts: f.allContexts, Namespace: f.namespace}
 		if cmdutil.IsTerminal(streams.Err) {
 			copts.Progress = streams.Err
 		}
 		cctx, cancel := context.WithTimeoutCause(ctx, f.timeout, fmt.Errorf("--timeout %s reached", f.timeout))
 		defer cancel()
-		if err := cluster.Scan(cctx, copts, eng); err != nil {
-			return &cmdutil.ExitError{Code: 2, Err: err}
-		}
+		ctx = cctx
+		plan.Sources = []source.Source{cluster.Source{Options: copts}}
 	} else {
-		loader := manifest.Loader{Stdin: streams.In, Renderers: dirRenderers(f)}
-		loader.Load(ctx, args, eng)
+		loader := &manifest.Loader{Stdin: streams.In, Renderers: dirRenderers(f)}
+		plan.Sources = []source.Source{manifest.Source{Loader: loader, Paths: args}}
 	}
-	rep := eng.Report()
-	if f.cluster && db != nil {
-		rep.Summary.CVEDatabase = db.DateString()
+	rep, err := kscan.Run(ctx, plan)
+	if err != nil {
+		return &cmdutil.ExitError{Code: 2, Err: err}
 	}
 	if err := format(streams.Out, rep, render.Options{Color: color, ShowSuppressed: f.showSuppressed, ToolVersion: version}); err != nil {
 		return fmt.Errorf("writing report: %w", err)

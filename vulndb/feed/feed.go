@@ -1,4 +1,14 @@
-package db
+// Package feed reads the official Kubernetes CVE feed, a JSON Feed 1.1
+// document listing every announced Kubernetes vulnerability, and merges
+// it into kubeharden's curated database (package vulndb).
+//
+// Parse turns the feed into database entries, reading severity,
+// components and per-minor version ranges from each advisory's text
+// where it states them; Fetch downloads the feed; Update merges a
+// downloaded feed into the curated database, curated entries always
+// winning. The package writes nothing: storing the result is the
+// caller's business (see package vulndb/cache).
+package feed
 
 import (
 	"encoding/json"
@@ -12,10 +22,10 @@ import (
 	"github.com/kubeharden/kubeharden/vulndb"
 )
 
-// DefaultFeedURL is the official Kubernetes CVE feed, a JSON Feed 1.1
+// DefaultURL is the official Kubernetes CVE feed, a JSON Feed 1.1
 // document built from the kubernetes/kubernetes issues labelled
 // official-cve-feed.
-const DefaultFeedURL = "https://kubernetes.io/docs/reference/issues-security/official-cve-feed/index.json"
+const DefaultURL = "https://kubernetes.io/docs/reference/issues-security/official-cve-feed/index.json"
 
 // feed is the part of the JSON Feed kubeharden reads.
 type feed struct {
@@ -40,19 +50,24 @@ type feedItem struct {
 	Status        string `json:"status"`
 }
 
-// feedResult is what a feed yields.
-type feedResult struct {
+// Result is what a feed yields.
+type Result struct {
+	// CVEs are the feed's items with a CVE ID, one entry per ID, in feed
+	// order.
 	CVEs []vulndb.CVE
-	// Skipped counts items without a CVE ID.
-	Skipped   int
+	// Skipped counts items without a CVE ID or repeating one.
+	Skipped int
+	// Refreshed is when the feed says it was last refreshed, as written
+	// there, or "".
 	Refreshed string
 }
 
 var cveIDRE = regexp.MustCompile(`^CVE-\d{4}-\d{4,}$`)
 
-// parseFeed decodes a JSON Feed and turns its items into database
-// entries. It fails on anything that is not a JSON Feed with items.
-func parseFeed(data []byte) (*feedResult, error) {
+// Parse decodes a JSON Feed and turns its items into database entries.
+// It fails on anything that is not a JSON Feed with at least one item
+// carrying a CVE ID.
+func Parse(data []byte) (*Result, error) {
 	var f feed
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("the CVE feed is not valid JSON: %w", err)
@@ -63,7 +78,7 @@ func parseFeed(data []byte) (*feedResult, error) {
 	if len(f.Items) == 0 {
 		return nil, errors.New("the CVE feed has no items")
 	}
-	res := &feedResult{}
+	res := &Result{}
 	if f.K8s != nil {
 		res.Refreshed = f.K8s.FeedRefreshedAt
 		if res.Refreshed == "" {
