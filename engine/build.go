@@ -27,6 +27,9 @@ func (r *Run) Report() *report.Report {
 		DroppedPSS: r.droppedPSS,
 		Errors:     r.errors,
 	}
+	if r.spill != nil {
+		rep.SetSpill(r.spill)
+	}
 	rep.Notices = append(r.notices, r.exceptionNotices()...)
 	rep.Notices = append(rep.Notices, r.annotationNotices()...)
 	if n := r.uncoveredNotice(); n != nil {
@@ -48,6 +51,8 @@ func (r *Run) finishSet(c *check.Check, se check.SetEval) {
 		key := objectKey{t.Origin.Context, t.Ref}
 		ro := r.stubs[t]
 		if ro == nil {
+			// Not evaluated (or spilled): the finding names the object by
+			// its stub; a spilled report puts it back on its object.
 			ro = &report.Object{Ref: t.Ref, Origin: t.Origin}
 		}
 		ign := r.ignoreByID[key]
@@ -58,9 +63,18 @@ func (r *Run) finishSet(c *check.Check, se check.SetEval) {
 			}
 		}
 		f := &report.Finding{Check: c, Object: ro, Location: report.PosOf(t.Locate(res.Path), ro.Origin.File), Message: res.Message}
-		if f.Suppressed = r.e.suppress(c, t.Ref, ign, r.now, r); f.Suppressed != nil {
+		f.Suppressed = r.e.suppress(c, t.Ref, ign, r.now, r)
+		switch {
+		case r.spill != nil:
+			h, ok := r.stubIdx[t]
+			if !ok {
+				h = r.spill.AddUnlisted(ro)
+				r.stubIdx[t] = h
+			}
+			r.spill.AddFinding(h, f)
+		case f.Suppressed != nil:
 			r.suppressed = append(r.suppressed, f)
-		} else {
+		default:
 			r.findings = append(r.findings, f)
 		}
 	})

@@ -52,9 +52,16 @@ func (e *Engine) evaluate(o *inventory.Object, in *interner, now time.Time, run 
 	// hundreds of thousands of them, and per-finding allocations would cost
 	// a pointer and a size-class rounding each.
 	slab := make([]report.Finding, len(hits))
+	// Messages repeat across objects ("container \"app\" runs privileged"),
+	// so findings kept in memory share one copy; spilled findings are
+	// written at once and need none.
+	msgs := in
+	if run != nil && run.spill != nil {
+		msgs = nil
+	}
 	for i, h := range hits {
 		f := &slab[i]
-		*f = report.Finding{Check: h.c, Object: ev.object, Location: report.PosOf(o.Locate(in.intern(h.r.Path)), o.Origin.File), Message: in.intern(h.r.Message)}
+		*f = report.Finding{Check: h.c, Object: ev.object, Location: report.PosOf(o.Locate(in.intern(h.r.Path)), o.Origin.File), Message: msgs.intern(h.r.Message)}
 		if f.Suppressed = e.suppress(h.c, o.Ref, ev.ign, now, run); f.Suppressed != nil {
 			ev.silenced = append(ev.silenced, f)
 		} else {

@@ -19,6 +19,11 @@ type RunOptions struct {
 	// not) in the report: they are counted, with their Pod Security
 	// Standards level, but not listed. For streams of millions of objects.
 	DropClean bool
+	// Spill, when set, receives every evaluated object and its findings
+	// as it is evaluated (see report.Spill): the report reads them back in
+	// order when it is rendered, and memory no longer grows with the
+	// number of findings.
+	Spill report.Store
 }
 
 // objectKey identifies an object across contexts.
@@ -57,8 +62,11 @@ type Run struct {
 	// uncovered counts the objects of kinds no check looks at.
 	uncovered map[string]int
 	strings   interner
-	// stubs maps the objects set checks pinned to their report entries.
-	stubs map[*inventory.Stub]*report.Object
+	// stubs maps the objects set checks pinned to their report entries;
+	// with a spill, stubIdx maps them to their spill handles instead.
+	stubs   map[*inventory.Stub]*report.Object
+	spill   *report.Spill
+	stubIdx map[*inventory.Stub]int
 }
 
 // NewRun starts a run.
@@ -74,6 +82,7 @@ func (e *Engine) NewRun(opts RunOptions) *Run {
 		unlisted:   map[string]map[*kinds.Type]bool{},
 		uncovered:  map[string]int{},
 		stubs:      map[*inventory.Stub]*report.Object{},
+		stubIdx:    map[*inventory.Stub]int{},
 	}
 	for _, x := range e.exceptions {
 		r.hits[x] = &exceptionHits{}
@@ -92,6 +101,9 @@ func (e *Engine) NewRun(opts RunOptions) *Run {
 		for _, k := range c.Kinds {
 			r.sets[k] = append(r.sets[k], idx)
 		}
+	}
+	if opts.Spill != nil {
+		r.spill = report.NewSpill(opts.Spill, r.checks)
 	}
 	return r
 }
@@ -152,16 +164,22 @@ func (r *Run) Object(o *inventory.Object) {
 	if ev.typ == nil {
 		r.uncovered[uncoveredName(o.Ref)]++
 	}
-	if r.opts.DropClean && len(ev.found) == 0 && len(ev.silenced) == 0 {
+	handle := -1
+	switch {
+	case r.opts.DropClean && len(ev.found) == 0 && len(ev.silenced) == 0:
 		r.dropped++
 		if ev.object.PSS != nil {
 			r.droppedPSS[ev.object.PSS.Level]++
 		}
-	} else {
+	case r.spill != nil:
+		handle = r.spill.Add(ev.object, ev.found, ev.silenced)
+	default:
 		r.objects = append(r.objects, ev.object)
 	}
-	r.findings = append(r.findings, ev.found...)
-	r.suppressed = append(r.suppressed, ev.silenced...)
+	if r.spill == nil {
+		r.findings = append(r.findings, ev.found...)
+		r.suppressed = append(r.suppressed, ev.silenced...)
+	}
 	if ev.ign != nil {
 		r.ignores = append(r.ignores, ev.ign)
 		r.ignoreByID[objectKey{o.Origin.Context, o.Ref}] = ev.ign
@@ -170,7 +188,11 @@ func (r *Run) Object(o *inventory.Object) {
 		r.setEvals[i].Observe(o)
 	}
 	if st := o.Pinned(); st != nil {
-		r.stubs[st] = ev.object
+		if r.spill == nil {
+			r.stubs[st] = ev.object
+		} else if handle >= 0 {
+			r.stubIdx[st] = handle
+		}
 	}
 }
 

@@ -113,6 +113,10 @@ type Report struct {
 	Errors     []inventory.Error
 	Notices    []Notice
 	Summary    Summary
+
+	// spill, when set, holds the objects and findings instead of the
+	// slices (see Spill).
+	spill *Spill
 }
 
 // Summary counts what the report holds.
@@ -156,11 +160,23 @@ func (r *Report) Summarize() {
 	for l, n := range r.DroppedPSS {
 		s.PSSLevels[l] += n
 	}
+	if r.spill != nil {
+		r.spill.counts(&s)
+	}
 	r.Summary = s
 }
 
 // CountAtLeast counts the findings at or above a severity.
 func (r *Report) CountAtLeast(min check.Severity) int {
+	if r.spill != nil {
+		n := 0
+		for _, sev := range check.Severities() {
+			if sev >= min {
+				n += r.Summary.BySeverity[sev.String()]
+			}
+		}
+		return n
+	}
 	n := 0
 	for _, f := range r.Findings {
 		if f.Check.Severity >= min {

@@ -6,10 +6,8 @@ import (
 	"os"
 
 	"github.com/kubeharden/kubeharden/internal/cli"
-	"github.com/kubeharden/kubeharden/scan"
 )
 
 func main() {
-	scan.TuneGC()
 	os.Exit(cli.Main(os.Args[1:], cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
 }

@@ -102,7 +102,7 @@ func object(o *report.Object) Object {
 }
 
 // Build converts a report into the JSON document.
-func Build(rep *report.Report, opts render.Options) Document {
+func Build(rep *report.Report, opts render.Options) (Document, error) {
 	d := Document{
 		Tool:     Tool{Name: "kubeharden", Version: opts.ToolVersion},
 		Findings: make([]Finding, 0, len(rep.Findings)),
@@ -117,18 +117,23 @@ func Build(rep *report.Report, opts render.Options) Document {
 	if d.Notices == nil {
 		d.Notices = []report.Notice{}
 	}
-	for _, f := range rep.Findings {
+	err := rep.EachFinding(func(f *report.Finding) error {
 		d.Findings = append(d.Findings, finding(f))
-	}
-	if opts.ShowSuppressed {
-		for _, f := range rep.Suppressed {
+		return nil
+	})
+	if err == nil && opts.ShowSuppressed {
+		err = rep.EachSuppressed(func(f *report.Finding) error {
 			d.Suppressed = append(d.Suppressed, finding(f))
-		}
+			return nil
+		})
 	}
-	for _, o := range rep.Objects {
-		d.Objects = append(d.Objects, object(o))
+	if err == nil {
+		err = rep.EachObject(func(o *report.Object) error {
+			d.Objects = append(d.Objects, object(o))
+			return nil
+		})
 	}
-	return d
+	return d, err
 }
 
 // Render writes the report as JSON. It streams: one element is encoded at
@@ -140,16 +145,18 @@ func Render(w io.Writer, rep *report.Report, opts render.Options) error {
 	sw := &streamer{w: bufio.NewWriterSize(w, 64<<10)}
 	sw.enc = json.NewEncoder(&sw.buf)
 	sw.enc.SetEscapeHTML(false)
-	d := Build(&report.Report{Errors: rep.Errors, Notices: rep.Notices, Summary: rep.Summary}, opts)
+	d, _ := Build(&report.Report{Errors: rep.Errors, Notices: rep.Notices, Summary: rep.Summary}, opts)
 	sw.raw("{\n")
 	sw.field("tool", d.Tool, false)
-	sw.findings("findings", rep.Findings)
-	if opts.ShowSuppressed && len(rep.Suppressed) > 0 {
-		sw.findings("suppressed", rep.Suppressed)
+	sw.findings("findings", rep.EachFinding)
+	if opts.ShowSuppressed && hasSuppressed(rep) {
+		sw.findings("suppressed", rep.EachSuppressed)
 	}
-	sw.array("objects", len(rep.Objects), func(i int) any { return object(rep.Objects[i]) }, false)
-	sw.array("errors", len(d.Errors), func(i int) any { return d.Errors[i] }, false)
-	sw.array("notices", len(d.Notices), func(i int) any { return d.Notices[i] }, false)
+	sw.array("objects", func(yield func(any) error) error {
+		return rep.EachObject(func(o *report.Object) error { return yield(object(o)) })
+	}, false)
+	sw.array("errors", each(d.Errors), false)
+	sw.array("notices", each(d.Notices), false)
 	sw.field("summary", d.Summary, true)
 	sw.raw("}\n")
 	if sw.err != nil {
@@ -167,34 +174,57 @@ type streamer struct {
 	line []byte
 }
 
-// findings writes an array of findings with the per-check cache.
-func (s *streamer) findings(name string, fs []*report.Finding) {
-	s.key(name)
-	if len(fs) == 0 {
-		s.raw("[]")
-		s.end(false)
-		return
+// hasSuppressed reports whether the report has suppressed findings.
+func hasSuppressed(rep *report.Report) bool {
+	if rep.Spilled() {
+		return rep.Summary.Suppressed > 0
 	}
+	return len(rep.Suppressed) > 0
+}
+
+// each adapts a slice to the iteration array takes.
+func each[T any](xs []T) func(yield func(any) error) error {
+	return func(yield func(any) error) error {
+		for _, x := range xs {
+			if err := yield(x); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// findings writes an array of findings with the per-check cache, one
+// element at a time as the report yields them.
+func (s *streamer) findings(name string, all func(func(*report.Finding) error) error) {
+	s.key(name)
 	if s.fast.checks == nil {
 		s.fast.checks = map[*check.Check]*checkParts{}
 	}
-	s.raw("[\n")
-	for i, f := range fs {
-		if s.err != nil {
-			return
-		}
-		s.line = append(s.line[:0], "    "...)
-		s.line, s.err = s.fast.appendFinding(s.line, f)
-		if i < len(fs)-1 {
-			s.line = append(s.line, ",\n"...)
+	n := 0
+	err := all(func(f *report.Finding) error {
+		s.line = s.line[:0]
+		if n == 0 {
+			s.line = append(s.line, "[\n    "...)
 		} else {
-			s.line = append(s.line, '\n')
+			s.line = append(s.line, ",\n    "...)
 		}
-		if s.err == nil {
-			_, s.err = s.w.Write(s.line)
+		n++
+		var err error
+		if s.line, err = s.fast.appendFinding(s.line, f); err != nil {
+			return err
 		}
+		_, err = s.w.Write(s.line)
+		return err
+	})
+	if s.err == nil {
+		s.err = err
 	}
-	s.raw("  ]")
+	if n == 0 {
+		s.raw("[]")
+	} else {
+		s.raw("\n  ]")
+	}
 	s.end(false)
 }
 
@@ -234,23 +264,27 @@ func (s *streamer) field(name string, v any, last bool) {
 	s.end(last)
 }
 
-func (s *streamer) array(name string, n int, at func(int) any, last bool) {
+// array writes an array, one element at a time as all yields them.
+func (s *streamer) array(name string, all func(yield func(any) error) error, last bool) {
 	s.key(name)
+	n := 0
+	err := all(func(v any) error {
+		if n == 0 {
+			s.raw("[\n    ")
+		} else {
+			s.raw(",\n    ")
+		}
+		n++
+		s.value(v)
+		return s.err
+	})
+	if s.err == nil {
+		s.err = err
+	}
 	if n == 0 {
 		s.raw("[]")
-		s.end(last)
-		return
+	} else {
+		s.raw("\n  ]")
 	}
-	s.raw("[\n")
-	for i := 0; i < n; i++ {
-		s.raw("    ")
-		s.value(at(i))
-		if i < n-1 {
-			s.raw(",\n")
-		} else {
-			s.raw("\n")
-		}
-	}
-	s.raw("  ]")
 	s.end(last)
 }

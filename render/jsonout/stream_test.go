@@ -31,7 +31,11 @@ func TestStreamMatchesWholeDocument(t *testing.T) {
 	} {
 		rep.Summarize()
 		for _, opts := range []render.Options{{}, {ShowSuppressed: true, ToolVersion: "1.0"}} {
-			whole, err := json.Marshal(Build(rep, opts))
+			doc, err := Build(rep, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			whole, err := json.Marshal(doc)
 			if err != nil {
 				t.Fatal(err)
 			}

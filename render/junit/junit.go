@@ -330,6 +330,10 @@ func Build(rep *report.Report, opts render.Options) *TestSuites {
 
 // Render writes the report as JUnit XML.
 func Render(w io.Writer, rep *report.Report, opts render.Options) error {
+	// Findings are grouped by object: a spilled report is read in whole.
+	if err := rep.Materialize(); err != nil {
+		return err
+	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}

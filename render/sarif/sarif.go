@@ -8,9 +8,12 @@
 package sarif
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/url"
 	"path/filepath"
@@ -340,8 +343,28 @@ func Fingerprint(f *report.Finding) string {
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
-// Build converts a report into a SARIF log.
-func Build(rep *report.Report, opts render.Options) *Log {
+// Build converts a report into a SARIF log, results included.
+func Build(rep *report.Report, opts render.Options) (*Log, error) {
+	log, addRule := skeleton(rep, opts)
+	run := &log.Runs[0]
+	err := eachResult(rep, func(f *report.Finding) error {
+		run.Results = append(run.Results, result(f, addRule(f.Check)))
+		return nil
+	})
+	return log, err
+}
+
+// eachResult calls fn for every finding, then every suppressed finding.
+func eachResult(rep *report.Report, fn func(*report.Finding) error) error {
+	if err := rep.EachFinding(fn); err != nil {
+		return err
+	}
+	return rep.EachSuppressed(fn)
+}
+
+// skeleton builds the log without results, and the function that gives a
+// check's rule index (adding a rule for a check the report's Checks lack).
+func skeleton(rep *report.Report, opts render.Options) (*Log, func(*check.Check) int) {
 	driver := Driver{
 		Name:           ToolName,
 		Version:        opts.ToolVersion,
@@ -360,12 +383,17 @@ func Build(rep *report.Report, opts render.Options) *Log {
 	for _, c := range rep.Checks {
 		addRule(c)
 	}
-
-	results := make([]Result, 0, len(rep.Findings)+len(rep.Suppressed))
-	for _, fs := range [][]*report.Finding{rep.Findings, rep.Suppressed} {
-		for _, f := range fs {
-			results = append(results, result(f, addRule(f.Check)))
-		}
+	// Every finding's check is one the report says ran; a check that is
+	// not (a hand-made report) gets its rule before the results are
+	// written. A spilled report holds only findings of its Checks (its
+	// records index them), so it is not read twice for this.
+	if !rep.Spilled() {
+		eachResult(rep, func(f *report.Finding) error {
+			if _, ok := ruleIndex[f.Check.ID]; !ok {
+				addRule(f.Check)
+			}
+			return nil
+		})
 	}
 
 	inv := Invocation{ExecutionSuccessful: len(rep.Errors) == 0}
@@ -398,14 +426,17 @@ func Build(rep *report.Report, opts render.Options) *Log {
 		})
 	}
 
-	return &Log{
+	log := &Log{
 		Schema:  Schema,
 		Version: Version,
 		Runs: []Run{{
 			Tool:        Tool{Driver: driver},
 			Invocations: []Invocation{inv},
-			Results:     results,
+			Results:     []Result{},
 		}},
+	}
+	return log, func(c *check.Check) int {
+		return ruleIndex[c.ID]
 	}
 }
 
@@ -467,10 +498,52 @@ func result(f *report.Finding, ruleIndex int) Result {
 	return r
 }
 
-// Render writes the report as an indented SARIF log.
+// Render writes the report as an indented SARIF log. It streams the
+// results, one at a time, so memory does not grow with their number; the
+// bytes are those of encoding Build's log with json.Encoder.
 func Render(w io.Writer, rep *report.Report, opts render.Options) error {
-	enc := json.NewEncoder(w)
+	log, ruleIndex := skeleton(rep, opts)
+	var head bytes.Buffer
+	enc := json.NewEncoder(&head)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(Build(rep, opts))
+	if err := enc.Encode(log); err != nil {
+		return err
+	}
+	const empty = `"results": []`
+	i := bytes.LastIndex(head.Bytes(), []byte(empty))
+	if i < 0 {
+		return errors.New("sarif: no results array in the log skeleton")
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.Write(head.Bytes()[:i+len(empty)-1])
+	// Results sit at depth 4 (log, runs, run, results): 8 spaces.
+	const indent = "        "
+	var item bytes.Buffer
+	ienc := json.NewEncoder(&item)
+	ienc.SetIndent(indent, "  ")
+	ienc.SetEscapeHTML(false)
+	n := 0
+	err := eachResult(rep, func(f *report.Finding) error {
+		item.Reset()
+		if err := ienc.Encode(result(f, ruleIndex(f.Check))); err != nil {
+			return err
+		}
+		if n == 0 {
+			bw.WriteString("\n" + indent)
+		} else {
+			bw.WriteString(",\n" + indent)
+		}
+		n++
+		_, err := bw.Write(bytes.TrimSuffix(item.Bytes(), []byte("\n")))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		bw.WriteString("\n      ")
+	}
+	bw.Write(head.Bytes()[i+len(empty)-1:])
+	return bw.Flush()
 }

@@ -322,7 +322,10 @@ func TestArtifactURIs(t *testing.T) {
 		o.Origin.File = file
 		rep.Findings[i].Object = &o
 	}
-	log := sarif.Build(rep, opts)
+	log, err := sarif.Build(rep, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	got := log.Runs[0].Results[0].Locations[0].PhysicalLocation.ArtifactLocation
 	if got.URI != "my%20dir/app.yaml" || got.URIBaseID != "%SRCROOT%" {
 		t.Errorf("relative path: got %+v", got)

@@ -200,6 +200,10 @@ func groups(rep *report.Report, showSuppressed bool) []*group {
 
 // Render writes the report as text for a terminal.
 func Render(w io.Writer, rep *report.Report, opts render.Options) error {
+	// Findings are grouped by object: a spilled report is read in whole.
+	if err := rep.Materialize(); err != nil {
+		return err
+	}
 	p := &printer{buf: bufio.NewWriterSize(w, 64<<10), color: opts.Color}
 	gs := groups(rep, opts.ShowSuppressed)
 	for i, g := range gs {

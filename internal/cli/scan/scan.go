@@ -174,7 +174,7 @@ func runE(ctx context.Context, streams cmdutil.Streams, version string, f *flags
 	if !changed("fail-on") && cfg.FailOn != "" {
 		failOn = cfg.FailOn
 	}
-	plan := kscan.Plan{Exceptions: cfg.Exceptions, Now: time.Now}
+	plan := kscan.Plan{Exceptions: cfg.Exceptions, Now: time.Now, TuneGC: true}
 	if err := selectChecks(&plan, only, skip, minSev); err != nil {
 		return err
 	}
@@ -199,6 +199,17 @@ func runE(ctx context.Context, streams cmdutil.Streams, version string, f *flags
 	} else {
 		loader := &manifest.Loader{Stdin: streams.In, Renderers: dirRenderers(f)}
 		plan.Sources = []source.Source{manifest.Source{Loader: loader, Paths: args}}
+	}
+	if spills[f.output] {
+		// JSON and SARIF are written one finding at a time: the findings
+		// wait in a temporary file, not in memory.
+		tmp, err := os.CreateTemp("", "kubeharden-*.spill")
+		if err != nil {
+			return fmt.Errorf("creating the report's temporary file: %w", err)
+		}
+		defer os.Remove(tmp.Name())
+		defer tmp.Close()
+		plan.Spill = tmp
 	}
 	rep, err := kscan.Run(ctx, plan)
 	if err != nil {

@@ -19,6 +19,10 @@ var formats = map[string]render.Func{
 	"junit": junit.Render,
 }
 
+// spills are the formats that stream findings, so a scan keeps them in a
+// temporary file rather than in memory.
+var spills = map[string]bool{"json": true, "sarif": true}
+
 // dirRenderers returns the Helm and Kustomize renderers configured by flags.
 func dirRenderers(f *flags) []manifest.DirRenderer {
 	return []manifest.DirRenderer{
