@@ -21,9 +21,10 @@ test: kube-bins
 kube-bins:
 	./hack/kube/build.sh
 
-# Scan time and peak memory against a bare YAML decode, at 1k/10k/100k objects.
+# Scan time and peak memory against a bare YAML decode, at 1k/10k/100k
+# objects; BASELINE=REV also measures the kubeharden of git revision REV.
 bench:
-	$(GO) run ./hack/bench
+	$(GO) run ./hack/bench $(if $(BASELINE),-baseline $(BASELINE))
 
 # Cluster scan time and peak memory against a plain paginated LIST, on a
 # real API server filled with 20,000+ objects.
