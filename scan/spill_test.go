@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubeharden/kubeharden/checks/namespace"
+	"github.com/kubeharden/kubeharden/checks/network"
+	"github.com/kubeharden/kubeharden/checks/workload"
 	"github.com/kubeharden/kubeharden/engine"
 	"github.com/kubeharden/kubeharden/inventory"
 	"github.com/kubeharden/kubeharden/render"
@@ -29,7 +32,7 @@ func TestSpilledReportRendersTheSame(t *testing.T) {
 	roots := []string{"../examples"}
 	dirs, _ := filepath.Glob("../checks/*/testdata")
 	roots = append(roots, dirs...)
-	x := &engine.Exception{Checks: []string{"missing-readiness-probe", "pod-not-isolated", "namespace-without-resource-quota"}, Reason: "test", Source: inventory.Location{File: "cfg", Line: 1}}
+	x := &engine.Exception{Checks: []string{workload.MissingReadinessProbe.ID, network.PodNotIsolated.ID, namespace.NamespaceWithoutResourceQuota.ID}, Reason: "test", Source: inventory.Location{File: "cfg", Line: 1}}
 	for _, complete := range []bool{false, true} {
 		plan := func(spill report.Store) scan.Plan {
 			// One worker: the corpus repeats namespace names across

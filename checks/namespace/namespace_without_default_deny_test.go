@@ -14,7 +14,7 @@ import (
 // are reported on the same line: this test says which direction fires for
 // which namespace of the fail fixtures.
 func TestDefaultDenyDirections(t *testing.T) {
-	c := byID(t, "namespace-without-default-deny")
+	c := NamespaceWithoutDefaultDeny
 	want := map[string]map[string][]string{
 		"namespaces.yaml": {
 			"shop":    {"Ingress", "Egress"},
@@ -51,15 +51,4 @@ func TestDefaultDenyDirections(t *testing.T) {
 			t.Errorf("%s: findings by namespace = %v, want %v", file, got, namespaces)
 		}
 	}
-}
-
-func byID(t *testing.T, id string) *check.Check {
-	t.Helper()
-	for _, c := range Checks() {
-		if c.ID == id {
-			return c
-		}
-	}
-	t.Fatalf("no check %s", id)
-	return nil
 }

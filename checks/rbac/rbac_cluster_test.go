@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/engine"
 	"github.com/kubeharden/kubeharden/internal/checktest"
 	"github.com/kubeharden/kubeharden/source/manifest"
@@ -14,8 +15,8 @@ import (
 // a set of manifests cannot show: it must stay silent unless the inventory
 // is complete, while the per-object RBAC checks run either way.
 func TestDanglingSubjectNeedsCluster(t *testing.T) {
-	const id = "rbac-dangling-subject"
-	files := checktest.Fixtures("testdata", id, "fail")
+	dangling := RBACDanglingSubject
+	files := checktest.Fixtures("testdata", dangling.ID, "fail")
 	for _, complete := range []bool{false, true} {
 		e, err := engine.New(engine.Options{Checks: Checks(), Now: func() time.Time { return checktest.Now }})
 		if err != nil {
@@ -25,17 +26,17 @@ func TestDanglingSubjectNeedsCluster(t *testing.T) {
 		l := manifest.Loader{}
 		l.Load(context.Background(), files, run)
 		rep := run.Report()
-		fired := map[string]int{}
+		fired := map[*check.Check]int{}
 		for _, f := range rep.Findings {
-			fired[f.Check.ID]++
+			fired[f.Check]++
 		}
-		if !complete && fired[id] > 0 {
-			t.Errorf("Complete: false: %s fired %d times on a manifest scan", id, fired[id])
+		if !complete && fired[dangling] > 0 {
+			t.Errorf("Complete: false: %s fired %d times on a manifest scan", dangling.ID, fired[dangling])
 		}
-		if complete && fired[id] == 0 {
-			t.Errorf("Complete: true: %s found nothing in its fail fixtures", id)
+		if complete && fired[dangling] == 0 {
+			t.Errorf("Complete: true: %s found nothing in its fail fixtures", dangling.ID)
 		}
-		if fired["cluster-admin-binding"] == 0 {
+		if fired[ClusterAdminBinding] == 0 {
 			t.Errorf("Complete: %v: cluster-admin-binding did not run", complete)
 		}
 	}

@@ -2,6 +2,7 @@ package rbac
 
 import (
 	"github.com/kubeharden/kubeharden/check"
+	"github.com/kubeharden/kubeharden/kinds"
 )
 
 // RBACPodCreate is check rbac-pod-create. No rule of a Role or ClusterRole may grant create on pods, or on the
@@ -33,15 +34,19 @@ var RBACPodCreate = registry.Add(&check.Check{
 	Remediation: "Grant create on pods and workload controllers only to the deployment pipeline or operator that needs it, " +
 		"in the namespaces it manages, and enforce the Pod Security \"restricted\" or \"baseline\" level there. Give people " +
 		"read-only access to workloads.",
-	Kinds: roleKinds,
-	Object: ruleGrants("can create pods or workloads that run them",
-		request{group: "", resource: "pods", verbs: []string{"create"}, atVerb: true},
-		request{group: "", resource: "replicationcontrollers", verbs: []string{"create"}, atVerb: true},
-		request{group: "apps", resource: "deployments", verbs: []string{"create"}, atVerb: true},
-		request{group: "apps", resource: "replicasets", verbs: []string{"create"}, atVerb: true},
-		request{group: "apps", resource: "statefulsets", verbs: []string{"create"}, atVerb: true},
-		request{group: "apps", resource: "daemonsets", verbs: []string{"create"}, atVerb: true},
-		request{group: "batch", resource: "jobs", verbs: []string{"create"}, atVerb: true},
-		request{group: "batch", resource: "cronjobs", verbs: []string{"create"}, atVerb: true},
-	),
+	Kinds:  roleKinds,
+	Object: ruleGrants("can create pods or workloads that run them", podCreation()...),
 })
+
+// podCreation is create on pods and on every workload controller of the
+// kind registry: each of them starts pods.
+func podCreation() []request {
+	var out []request
+	for _, t := range kinds.Pods {
+		if t.Synthetic || t == kinds.PodTemplate {
+			continue // a PodTemplate runs nothing; custom workloads have no fixed resource
+		}
+		out = append(out, request{group: t.Group, resource: t.Resource, verbs: []string{"create"}, atVerb: true})
+	}
+	return out
+}
