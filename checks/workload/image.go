@@ -1,8 +1,11 @@
 package workload
 
 import (
-	"regexp"
+	_ "crypto/sha256" // digest algorithms a pinned reference may use
+	_ "crypto/sha512"
 	"strings"
+
+	"github.com/distribution/reference"
 )
 
 // imageRef is a container image reference taken apart:
@@ -12,9 +15,11 @@ type imageRef struct {
 	Name   string
 	Tag    string
 	Digest string
+	raw    string
 }
 
-// parseImage splits an image reference. The tag is the part after the last
+// parseImage splits an image reference; Pinned decides with the
+// distribution reference grammar. The tag is the part after the last
 // colon that follows the last slash, so a registry port
 // (registry.example:5000/app) is never mistaken for a tag.
 func parseImage(image string) imageRef {
@@ -30,15 +35,28 @@ func parseImage(image string) imageRef {
 		s = s[:colon]
 	}
 	r.Name = s
+	r.raw = strings.TrimSpace(image)
 	return r
 }
 
-// digestPattern is an OCI content digest: algorithm, colon, hex encoding
-// (sha256:<64 hex>, sha512:<128 hex>).
-var digestPattern = regexp.MustCompile(`^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}$`)
-
-// Pinned reports whether the reference names its content by digest.
-func (r imageRef) Pinned() bool { return digestPattern.MatchString(r.Digest) }
+// Pinned reports whether the reference names its content by a valid
+// digest, by the grammar container runtimes use (the distribution
+// reference library): a well-formed reference whose digest has a known
+// algorithm and an encoding of exactly that algorithm's length in lower
+// case hex (sha256: 64 characters, sha512: 128). A digest that is
+// truncated, in upper case or of an unknown algorithm pins nothing: the
+// runtime refuses to pull it, or it names no content.
+func (r imageRef) Pinned() bool {
+	if r.Digest == "" {
+		return false
+	}
+	named, err := reference.ParseNormalizedNamed(r.raw)
+	if err != nil {
+		return false
+	}
+	_, ok := named.(reference.Canonical)
+	return ok
+}
 
 // unresolvedImage reports whether an image is empty or still holds a
 // placeholder that a later tool substitutes (${TAG}, {{ .Values.tag }}):
