@@ -21,7 +21,8 @@ rbac-exec-attach rbac-pod-create rbac-node-proxy rbac-token-create rbac-webhook-
 rbac-anonymous-binding rbac-default-sa-binding netpol-allow-all pod-not-isolated ingress-without-tls
 ingress-nginx-snippet ingress-cors-wildcard service-nodeport service-external-ips namespace-without-pss-enforce
 workload-in-default-namespace namespace-without-resource-quota namespace-without-limit-range
-namespace-without-default-deny rbac-dangling-subject kubernetes-version-vulnerable kubernetes-version-eol`)
+namespace-without-default-deny rbac-dangling-subject kubernetes-version-vulnerable kubernetes-version-eol
+rbac-broad-group-binding rbac-workload-update`)
 
 func TestCatalogueIsValid(t *testing.T) {
 	if err := check.Validate(All()); err != nil {

@@ -93,11 +93,7 @@ func defaultDeny(o *inventory.Object) uint {
 	if len(s.PodSelector.MatchLabels) > 0 || len(s.PodSelector.MatchExpressions) > 0 {
 		return 0
 	}
-	ingress, egress := len(s.PolicyTypes) == 0, len(s.PolicyTypes) == 0 && len(s.Egress) > 0
-	for _, t := range s.PolicyTypes {
-		ingress = ingress || t == networkingv1.PolicyTypeIngress
-		egress = egress || t == networkingv1.PolicyTypeEgress
-	}
+	ingress, egress := netpol.Isolates(np)
 	var out uint
 	if ingress && !slices.ContainsFunc(s.Ingress, func(r networkingv1.NetworkPolicyIngressRule) bool { return netpol.AdmitsAll(r.Ports, r.From) }) {
 		out |= denyIngress

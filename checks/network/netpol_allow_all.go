@@ -25,6 +25,11 @@ import (
 // count. An ipBlock with an except list is taken as deliberate carving (the
 // usual "internet but not the metadata service" egress) and does not fire.
 // podSelector {} alone selects only the policy's own namespace: not allow-all.
+//
+// Only the rules of a direction the policy isolates count (its policyTypes,
+// or when omitted Ingress always and Egress if it has egress rules; see
+// netpol.Isolates): the ingress rules of a policy with policyTypes [Egress]
+// are ignored by the API's semantics, so they admit nothing.
 var NetpolAllowAll = registry.Add(&check.Check{
 	ID:       "netpol-allow-all",
 	Title:    "NetworkPolicy rule allows all traffic",
@@ -38,7 +43,8 @@ var NetpolAllowAll = registry.Add(&check.Check{
 		"traffic in that direction. Pods it selects look isolated but are reachable from (or can reach) anything, so an " +
 		"attacker who compromises any workload, or anyone on the internet for ipBlock rules, can move laterally into " +
 		"them or exfiltrate from them. Rules limited to specific ports are not reported: they are a deliberate, narrow " +
-		"opening such as DNS egress. Ports entries naming only a protocol, or spanning 1-65535, are no restriction.",
+		"opening such as DNS egress. Ports entries naming only a protocol, or spanning 1-65535, are no restriction. Rules of " +
+		"a direction the policy does not list in policyTypes are ignored by Kubernetes and not reported either.",
 	Remediation: "Replace the catch-all with the peers that actually need access: a podSelector for the client pods, a " +
 		"namespaceSelector with labels (for example kubernetes.io/metadata.name) for other namespaces, or an " +
 		"ipBlock limited to the networks involved. If the opening is intended, restrict it to the ports the workload serves.",
@@ -48,12 +54,17 @@ var NetpolAllowAll = registry.Add(&check.Check{
 		if !ok {
 			return nil
 		}
+		ingress, egress := netpol.Isolates(np)
 		var out []check.Result
 		for i, r := range np.Spec.Ingress {
-			out = append(out, allowAllRule(ruleDir{"spec.ingress", "from", "ingress", "admits traffic from"}, i, r.Ports, r.From)...)
+			if ingress {
+				out = append(out, allowAllRule(ruleDir{"spec.ingress", "from", "ingress", "admits traffic from"}, i, r.Ports, r.From)...)
+			}
 		}
 		for i, r := range np.Spec.Egress {
-			out = append(out, allowAllRule(ruleDir{"spec.egress", "to", "egress", "allows traffic to"}, i, r.Ports, r.To)...)
+			if egress {
+				out = append(out, allowAllRule(ruleDir{"spec.egress", "to", "egress", "allows traffic to"}, i, r.Ports, r.To)...)
+			}
 		}
 		return out
 	},

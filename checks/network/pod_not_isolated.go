@@ -2,6 +2,7 @@ package network
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,45 +12,67 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kubeharden/kubeharden/check"
+	"github.com/kubeharden/kubeharden/checks/internal/netpol"
 	"github.com/kubeharden/kubeharden/inventory"
 	"github.com/kubeharden/kubeharden/kinds"
 )
 
-// PodNotIsolated is check pod-not-isolated. Every pod of a namespace that uses NetworkPolicies must be selected by
-// at least one of them: a pod no policy selects accepts and sends any
-// traffic. The check only speaks about namespaces for which the scanned set
-// holds at least one NetworkPolicy; without any we cannot tell a namespace
-// with no policies from policies that were simply not scanned (coverage of
-// namespaces without any policy is left to namespace-without-default-deny,
-// which runs on live cluster scans only). Objects
-// without a namespace form their own group "" together with the policies
-// that have none, since they are applied to the same namespace. Namespaces
-// are told apart by Origin.Context too, so that when several clusters are
-// scanned together one cluster's policies never cover another's pods. A
-// policy of either direction (Ingress or Egress) counts as selecting the pod.
-// hostNetwork pods are skipped: NetworkPolicy behaviour for them is
-// undefined (most plugins ignore them), so no policy could isolate them;
-// host-network is reported by its own check.
+// PodNotIsolated is check pod-not-isolated. Every pod of a namespace that uses NetworkPolicies must be isolated by
+// them, and isolation is per direction, with the API server's semantics: a
+// policy isolates the pods it selects for Ingress when its policyTypes
+// include Ingress, and for Egress when they include Egress; when
+// policyTypes is omitted, Ingress always and Egress only if the policy has
+// egress rules (netpol.Isolates). A pod selected only by policies with
+// policyTypes [Egress] still accepts connections from anywhere.
+//
+//   - Ingress is reported for every pod of a namespace that has at least
+//     one NetworkPolicy in the scanned set, whatever its direction, when no
+//     policy isolates the pod for Ingress: open ingress is the lateral
+//     movement door the check is about.
+//   - Egress is reported only in a namespace where at least one policy
+//     isolates Egress. There, a pod that none of them selects is the same
+//     kind of oversight; in a namespace whose policies are all Ingress
+//     policies, open egress is a choice made for the whole namespace, and
+//     reporting it on every pod would bury the Ingress findings
+//     (namespace-without-default-deny reports it once per namespace on
+//     live cluster scans).
+//
+// One finding per missing direction, at the pod (template) labels. The
+// check only speaks about namespaces for which the scanned set holds at
+// least one NetworkPolicy; without any we cannot tell a namespace with no
+// policies from policies that were simply not scanned. Objects without a
+// namespace form their own group "" together with the policies that have
+// none, since they are applied to the same namespace. Namespaces are told
+// apart by Origin.Context too, so that when several clusters are scanned
+// together one cluster's policies never cover another's pods. hostNetwork
+// pods are skipped: NetworkPolicy behaviour for them is undefined (most
+// plugins ignore them), so no policy could isolate them; host-network is
+// reported by its own check.
 var PodNotIsolated = registry.Add(&check.Check{
 	ID:       "pod-not-isolated",
-	Title:    "Pod not selected by any NetworkPolicy",
+	Title:    "Pod not isolated by any NetworkPolicy",
 	Severity: check.Medium,
 	Refs: []check.Ref{
 		{Framework: check.CIS, ID: "5.3.2", Title: "Ensure that all Namespaces have Network Policies defined"},
 		{Framework: check.NSA, ID: "Network separation and hardening", Title: "Network policies"},
 	},
-	Description: "Kubernetes pods are non-isolated until a NetworkPolicy selects them: they accept connections from " +
-		"every pod in the cluster and can connect anywhere. In a namespace that does use NetworkPolicies, a workload " +
-		"whose pod labels no policy's podSelector matches is usually an oversight (a renamed label, a new component " +
-		"without a policy) and is an open door for lateral movement. The check is reported only for namespaces that " +
-		"have at least one NetworkPolicy in the scanned set, because a policy outside the scan could cover the pod, " +
-		"and not for hostNetwork pods, which NetworkPolicies do not reliably apply to.",
+	Description: "Kubernetes pods are non-isolated until a NetworkPolicy isolates them, separately for each direction: " +
+		"they accept connections from every pod in the cluster until a policy with Ingress in its policyTypes selects " +
+		"them, and can connect anywhere until one with Egress does (a policy without policyTypes isolates Ingress, and " +
+		"Egress only if it has egress rules). In a namespace that does use NetworkPolicies, a workload no policy " +
+		"isolates is usually an oversight (a renamed label, a new component without a policy, an egress-only policy " +
+		"taken for full isolation) and is an open door for lateral movement or exfiltration. Missing Ingress isolation " +
+		"is reported in every namespace with at least one NetworkPolicy in the scanned set; missing Egress isolation " +
+		"only in namespaces where some policy isolates Egress. Namespaces without any policy in the scan are not " +
+		"reported, because a policy outside the scan could cover the pod, nor are hostNetwork pods, which " +
+		"NetworkPolicies do not reliably apply to.",
 	Remediation: "Add a default-deny policy to the namespace (podSelector: {} with policyTypes Ingress and Egress) and " +
 		"explicit allow policies for the traffic each workload needs, or fix the pod template labels so that the " +
-		"intended policy's podSelector matches them.",
+		"intended policy's podSelector matches them. A policy meant to isolate both directions must list both in " +
+		"policyTypes.",
 	Kinds: kinds.Join(kinds.Pods, kinds.List(kinds.NetworkPolicy)),
 	Set: func(*check.Env) check.SetEval {
-		return &isolation{selectors: map[policyScope][]labels.Selector{}, hasPolicy: map[policyScope]bool{}}
+		return &isolation{policies: map[policyScope][]scopedPolicy{}, hasPolicy: map[policyScope]bool{}, egressUsed: map[policyScope]bool{}}
 	},
 })
 
@@ -59,19 +82,29 @@ type policyScope struct{ context, namespace string }
 
 func scopeOf(o *inventory.Object) policyScope { return policyScope{o.Origin.Context, o.Namespace} }
 
-// isolation gathers the pod selectors of each namespace's policies and the
-// pods to match against them.
+// scopedPolicy is what the check keeps of a NetworkPolicy: its name, pod
+// selector and the directions it isolates the pods it selects for.
+type scopedPolicy struct {
+	name            string
+	selector        labels.Selector
+	ingress, egress bool
+}
+
+// isolation gathers the policies of each namespace and the pods to match
+// against them.
 type isolation struct {
-	selectors map[policyScope][]labels.Selector
-	hasPolicy map[policyScope]bool
-	pods      []isolatedPod
+	policies map[policyScope][]scopedPolicy
+	// hasPolicy marks the namespaces with at least one policy;
+	// egressUsed those with at least one that isolates Egress.
+	hasPolicy, egressUsed map[policyScope]bool
+	pods                  []isolatedPod
 }
 
 type isolatedPod struct {
 	scope  policyScope
 	labels packedLabels
 	path   string
-	noun   string
+	bare   bool // a Pod, rather than a pod template
 	target *check.Target
 }
 
@@ -79,9 +112,11 @@ func (e *isolation) Observe(o *inventory.Object) {
 	if np, ok := o.Typed.(*networkingv1.NetworkPolicy); ok {
 		scope := scopeOf(o)
 		e.hasPolicy[scope] = true
+		ingress, egress := netpol.Isolates(np)
+		e.egressUsed[scope] = e.egressUsed[scope] || egress
 		// An invalid selector (rejected by the API server anyway) selects nothing.
 		if sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector); err == nil {
-			e.selectors[scope] = append(e.selectors[scope], sel)
+			e.policies[scope] = append(e.policies[scope], scopedPolicy{name: np.Name, selector: sel, ingress: ingress, egress: egress})
 		}
 		return
 	}
@@ -90,15 +125,11 @@ func (e *isolation) Observe(o *inventory.Object) {
 		return
 	}
 	path := inventory.Join(p.MetaPath, "labels")
-	noun := "its pod template"
-	if o.Kind == "Pod" {
-		noun = "this pod"
-	}
 	e.pods = append(e.pods, isolatedPod{
 		scope:  scopeOf(o),
 		labels: pack(p.Meta.Labels),
 		path:   path,
-		noun:   noun,
+		bare:   o.Kind == "Pod",
 		target: check.Pin(o, path),
 	})
 }
@@ -108,29 +139,59 @@ func (e *isolation) Finish(report func(t *check.Target, r check.Result)) {
 		if !e.hasPolicy[p.scope] {
 			continue
 		}
-		selected := false
-		for _, s := range e.selectors[p.scope] {
-			if s.Matches(p.labels) {
-				selected = true
-				break
+		var ingress, egress bool
+		var selectedBy []string
+		for _, np := range e.policies[p.scope] {
+			if np.selector.Matches(p.labels) {
+				ingress = ingress || np.ingress
+				egress = egress || np.egress
+				selectedBy = append(selectedBy, np.name)
 			}
 		}
-		if selected {
-			continue
+		slices.Sort(selectedBy)
+		selectedBy = slices.Compact(selectedBy)
+		if !ingress {
+			report(p.target, check.Result{Path: p.path, Message: p.gap("Ingress", selectedBy)})
 		}
-		where := "in namespace " + strconv.Quote(p.scope.namespace)
-		if p.scope.namespace == "" {
-			where = "without a namespace in the scanned set"
+		if !egress && e.egressUsed[p.scope] {
+			report(p.target, check.Result{Path: p.path, Message: p.gap("Egress", selectedBy)})
 		}
-		shown := "no labels"
-		if p.labels != "" {
-			shown = "labels " + p.labels.set().String()
-		}
-		report(p.target, check.Result{
-			Path:    p.path,
-			Message: fmt.Sprintf("no NetworkPolicy %s selects %s (%s): its pods accept and send any traffic", where, p.noun, shown),
-		})
 	}
+}
+
+// gap words the finding for a pod that no policy isolates for dir (Ingress
+// or Egress), given the names of the policies that select it (for the
+// other direction only).
+func (p isolatedPod) gap(dir string, selectedBy []string) string {
+	where := "in namespace " + strconv.Quote(p.scope.namespace)
+	if p.scope.namespace == "" {
+		where = "without a namespace in the scanned set"
+	}
+	noun, subject, accept, connect := "its pod template", "its pods", "accept", "can connect"
+	if p.bare {
+		noun, subject, accept = "this pod", "it", "accepts"
+	}
+	shown := "no labels"
+	if p.labels != "" {
+		shown = "labels " + p.labels.set().String()
+	}
+	why := "selected by no NetworkPolicy"
+	switch len(selectedBy) {
+	case 0:
+	case 1:
+		why = fmt.Sprintf("selected only by NetworkPolicy %q, which does not isolate %s", selectedBy[0], dir)
+	default:
+		names := make([]string, len(selectedBy))
+		for i, n := range selectedBy {
+			names[i] = strconv.Quote(n)
+		}
+		why = fmt.Sprintf("selected only by NetworkPolicies %s, none of which isolates %s", strings.Join(names, ", "), dir)
+	}
+	effect := fmt.Sprintf("%s %s connections from any pod or address", subject, accept)
+	if dir == "Egress" {
+		effect = fmt.Sprintf("%s %s to any pod or address", subject, connect)
+	}
+	return fmt.Sprintf("no NetworkPolicy %s isolates %s for %s (%s; %s): %s", where, noun, dir, shown, why, effect)
 }
 
 // packedLabels holds a pod's labels as "key\x00value\x00" pairs: a

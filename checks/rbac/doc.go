@@ -1,6 +1,7 @@
 // Package rbac holds the RBAC checks: powerful roles, wildcards, access to
-// secrets, escalation verbs, exec, pod creation, node proxy, token and CSR
-// approval rights, webhook configuration and risky bindings, including, on
+// secrets, escalation verbs, exec, pod creation and workload updates, node
+// proxy, token and CSR approval rights, webhook configuration and risky
+// bindings (anonymous users, broad groups, default service accounts), including, on
 // live cluster scans only (NeedsCluster), bindings to service accounts that
 // do not exist. One file per check; fixtures in
 // testdata/<check-id>/{pass,fail}.

@@ -11,9 +11,9 @@ import (
 // cronjobs (batch) and replicationcontrollers (core). Controllers are
 // included because the pods they create carry whatever service account,
 // volumes and security context the template asks for, so creating one is
-// creating pods. update and patch on controllers can also rewrite a
-// template, but are left out to keep the check on the CIS control and
-// reviewable. A rule restricted by resourceNames cannot grant create, so it
+// creating pods. update and patch, which rewrite the template of an
+// existing controller (or the image of a running pod), are reported by
+// rbac-workload-update, so that each can be weighed on its own. A rule restricted by resourceNames cannot grant create, so it
 // passes. Exempt: the API server's built-in defaults (labelled
 // kubernetes.io/bootstrapping=rbac-defaults), whose findings nobody can act
 // on; aggregated ClusterRoles are judged on the rules they carry.
@@ -30,7 +30,8 @@ var RBACPodCreate = registry.Add(&check.Check{
 		"directly or through a controller, picks its service account, the Secrets and ConfigMaps it mounts and, unless " +
 		"admission control forbids it, host paths and privilege, so it can act as any service account and read any Secret " +
 		"of the namespace. Medium, because deploying workloads is the normal job of CI and operators and Pod Security " +
-		"admission bounds the damage; it is still a privilege to grant deliberately. The API server's built-in roles are not reported.",
+		"admission bounds the damage; it is still a privilege to grant deliberately. update and patch on existing " +
+		"workloads are reported by rbac-workload-update. The API server's built-in roles are not reported.",
 	Remediation: "Grant create on pods and workload controllers only to the deployment pipeline or operator that needs it, " +
 		"in the namespaces it manages, and enforce the Pod Security \"restricted\" or \"baseline\" level there. Give people " +
 		"read-only access to workloads.",

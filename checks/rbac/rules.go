@@ -197,6 +197,12 @@ func grants(kind string, r rbacv1.PolicyRule, q request) (hit, bool) {
 // matching verb when the first request that matched is atVerb; the message
 // reads `<Kind> "<name>" rules[i] <what> (<verbs> on <resources>)`.
 func ruleGrants(what string, reqs ...request) func(*check.Env, *inventory.Object) []check.Result {
+	return ruleGrantsBy(func([]hit) string { return what }, reqs...)
+}
+
+// ruleGrantsBy is ruleGrants with the <what> of each message chosen from
+// the requests the rule grants.
+func ruleGrantsBy(what func(hits []hit) string, reqs ...request) func(*check.Env, *inventory.Object) []check.Result {
 	return func(_ *check.Env, o *inventory.Object) []check.Result {
 		rules, ok := roleRules(o)
 		if !ok {
@@ -240,7 +246,7 @@ func ruleGrants(what string, reqs ...request) func(*check.Env, *inventory.Object
 			}
 			out = append(out, check.Result{
 				Path: inventory.Join(inventory.Index("rules", i), inventory.Index(field, first)),
-				Message: fmt.Sprintf("%s %q rules[%d] %s (%s on %s)", o.Kind, o.Name, i, what,
+				Message: fmt.Sprintf("%s %q rules[%d] %s (%s on %s)", o.Kind, o.Name, i, what(hits),
 					quoted(r.Verbs, verbs), quoted(r.Resources, resources)),
 			})
 		}

@@ -1,5 +1,6 @@
 // Package netpol holds NetworkPolicy semantics shared by checks in more
-// than one domain: which rules admit every peer on every port.
+// than one domain: which directions a policy isolates, and which rules
+// admit every peer on every port.
 package netpol
 
 import (
@@ -11,6 +12,24 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
+
+// Isolates reports the directions for which a policy isolates the pods it
+// selects: the directions listed in policyTypes or, when policyTypes is
+// omitted, Ingress always and Egress only if the policy has egress rules
+// (the API server's defaulting). A policy affects no other direction:
+// selecting a pod with policyTypes [Egress] leaves its ingress open, and the
+// rules of a direction the policy does not isolate are ignored.
+func Isolates(np *networkingv1.NetworkPolicy) (ingress, egress bool) {
+	types := np.Spec.PolicyTypes
+	if len(types) == 0 {
+		return true, len(np.Spec.Egress) > 0
+	}
+	for _, t := range types {
+		ingress = ingress || t == networkingv1.PolicyTypeIngress
+		egress = egress || t == networkingv1.PolicyTypeEgress
+	}
+	return ingress, egress
+}
 
 // UnrestrictedPorts reports whether a rule's ports leave every port open,
 // and how to say so.
