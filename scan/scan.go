@@ -16,8 +16,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"runtime/debug"
 	"time"
 
 	"github.com/kubeharden/kubeharden/check"
@@ -160,34 +158,4 @@ func Run(ctx context.Context, p Plan) (*report.Report, error) {
 		rep.Summary.CVEDatabase = p.db().DateString()
 	}
 	return rep, nil
-}
-
-// The garbage collector settings of a tuned scan: the heap may grow to
-// five times the live set (gcPercent), so that small and medium scans
-// collect rarely, but not beyond a soft limit, so that large scans keep
-// resident memory flat. The limit is soft: a scan that needs more memory
-// still completes. With findings spilled to a Store the live set of a
-// 100,000-object scan peaks near 60 MB, and 80 MiB was the lowest limit
-// that did not slow it down (measured at 64, 80, 96 and 128 MiB); a report
-// held in memory needs more room, or the collector runs without pause.
-const (
-	gcPercent          = 400
-	memoryLimit        = 128 << 20
-	spilledMemoryLimit = 80 << 20
-)
-
-// tuneGC applies the settings, unless the user chose their own with GOGC
-// or GOMEMLIMIT.
-func tuneGC(spilled bool) {
-	if os.Getenv("GOMEMLIMIT") != "" {
-		return
-	}
-	limit := int64(memoryLimit)
-	if spilled {
-		limit = spilledMemoryLimit
-	}
-	debug.SetMemoryLimit(limit)
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
-	}
 }
