@@ -5,6 +5,13 @@
 // are always included, with a suppressions entry, because SARIF consumers
 // track suppression themselves; input errors and notices become tool
 // execution notifications.
+//
+// Findings in standard input keep their line and column: their artifact
+// location is the relative URI "stdin", without a uriBaseId (it is no file
+// of the source tree), and points at the one entry of run.artifacts, which
+// has the role standardStream. GitHub code scanning requires a URI on every
+// result location (a result with only a logical location fails the
+// upload); SARIF viewers show the region and find no file to open.
 package sarif
 
 import (
@@ -38,6 +45,8 @@ const (
 	// FingerprintKey names the partial fingerprint: a hash of the check,
 	// the object and the field path, stable across edits that move lines.
 	FingerprintKey = "kubeharden/v1"
+	// StdinURI is the artifact URI of standard input.
+	StdinURI = "stdin"
 )
 
 // Log is a SARIF log (the subset kubeharden writes).
@@ -52,6 +61,17 @@ type Run struct {
 	Tool        Tool         `json:"tool"`
 	Invocations []Invocation `json:"invocations"`
 	Results     []Result     `json:"results"`
+	// Artifacts describes the analysed inputs that are not files: only
+	// standard input, when a result or notification is located in it.
+	// It comes last so that it can follow streamed results.
+	Artifacts []Artifact `json:"artifacts,omitempty"`
+}
+
+// Artifact describes an input of the run.
+type Artifact struct {
+	Location    *ArtifactLocation `json:"location,omitempty"`
+	Description *Message          `json:"description,omitempty"`
+	Roles       []string          `json:"roles,omitempty"`
 }
 
 // Tool describes the tool.
@@ -132,10 +152,13 @@ type PhysicalLocation struct {
 	Region           *Region          `json:"region,omitempty"`
 }
 
-// ArtifactLocation is a file.
+// ArtifactLocation is a file, or standard input.
 type ArtifactLocation struct {
 	URI       string `json:"uri"`
 	URIBaseID string `json:"uriBaseId,omitempty"`
+	// Index is the artifact's index in run.artifacts (set for standard
+	// input only).
+	Index *int `json:"index,omitempty"`
 }
 
 // Region is a position in a file (1-based).
@@ -310,16 +333,31 @@ func artifact(file string) ArtifactLocation {
 // isFile reports whether a location's file names a file: objects read
 // from standard input carry the pseudo-name "<stdin>".
 func isFile(file string) bool {
-	return file != "" && file != "-" && file != "<stdin>"
+	return file != "" && !isStdin(file)
+}
+
+func isStdin(file string) bool { return file == "-" || file == "<stdin>" }
+
+// locator builds the physical locations of one log and remembers whether
+// one is in standard input.
+type locator struct {
+	stdin bool
 }
 
 // physical returns the physical location of a position, or nil when it is
-// not in a file.
-func physical(file string, line, column int) *PhysicalLocation {
-	if !isFile(file) {
+// in no file nor standard input.
+func (lc *locator) physical(file string, line, column int) *PhysicalLocation {
+	var pl *PhysicalLocation
+	switch {
+	case isStdin(file):
+		lc.stdin = true
+		// Standard input is run.artifacts[0], its only entry.
+		pl = &PhysicalLocation{ArtifactLocation: ArtifactLocation{URI: StdinURI, Index: new(int)}}
+	case isFile(file):
+		pl = &PhysicalLocation{ArtifactLocation: artifact(file)}
+	default:
 		return nil
 	}
-	pl := &PhysicalLocation{ArtifactLocation: artifact(file)}
 	if line > 0 {
 		pl.Region = &Region{StartLine: line}
 		if column > 0 {
@@ -345,13 +383,26 @@ func Fingerprint(f *report.Finding) string {
 
 // Build converts a report into a SARIF log, results included.
 func Build(rep *report.Report, opts render.Options) (*Log, error) {
-	log, addRule := skeleton(rep, opts)
+	log, addRule, lc := skeleton(rep, opts)
 	run := &log.Runs[0]
 	err := eachResult(rep, func(f *report.Finding) error {
-		run.Results = append(run.Results, result(f, addRule(f.Check)))
+		run.Results = append(run.Results, lc.result(f, addRule(f.Check)))
 		return nil
 	})
+	run.Artifacts = lc.artifacts()
 	return log, err
+}
+
+// artifacts returns run.artifacts: standard input, if a location is in it.
+func (lc *locator) artifacts() []Artifact {
+	if !lc.stdin {
+		return nil
+	}
+	return []Artifact{{
+		Location:    &ArtifactLocation{URI: StdinURI},
+		Description: &Message{Text: "Standard input"},
+		Roles:       []string{"analysisTarget", "standardStream"},
+	}}
 }
 
 // eachResult calls fn for every finding, then every suppressed finding.
@@ -362,9 +413,11 @@ func eachResult(rep *report.Report, fn func(*report.Finding) error) error {
 	return rep.EachSuppressed(fn)
 }
 
-// skeleton builds the log without results, and the function that gives a
-// check's rule index (adding a rule for a check the report's Checks lack).
-func skeleton(rep *report.Report, opts render.Options) (*Log, func(*check.Check) int) {
+// skeleton builds the log without results (nor artifacts), the function
+// that gives a check's rule index (adding a rule for a check the report's
+// Checks lack), and the locator of the log's physical locations.
+func skeleton(rep *report.Report, opts render.Options) (*Log, func(*check.Check) int, *locator) {
+	lc := &locator{}
 	driver := Driver{
 		Name:           ToolName,
 		Version:        opts.ToolVersion,
@@ -413,7 +466,7 @@ func skeleton(rep *report.Report, opts render.Options) (*Log, func(*check.Check)
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, Notification{
 			Level:      "error",
 			Message:    Message{Text: notificationText(e.File, e.Message)},
-			Locations:  locations(physical(e.File, e.Line, 0)),
+			Locations:  locations(lc.physical(e.File, e.Line, 0)),
 			Descriptor: notification("input-error"),
 		})
 	}
@@ -421,7 +474,7 @@ func skeleton(rep *report.Report, opts render.Options) (*Log, func(*check.Check)
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, Notification{
 			Level:      "warning",
 			Message:    Message{Text: notificationText(n.File, n.Message)},
-			Locations:  locations(physical(n.File, n.Line, 0)),
+			Locations:  locations(lc.physical(n.File, n.Line, 0)),
 			Descriptor: notification(n.Kind),
 		})
 	}
@@ -437,7 +490,7 @@ func skeleton(rep *report.Report, opts render.Options) (*Log, func(*check.Check)
 	}
 	return log, func(c *check.Check) int {
 		return ruleIndex[c.ID]
-	}
+	}, lc
 }
 
 // notificationText is a notification's message, naming the input when it
@@ -456,7 +509,7 @@ func locations(pl *PhysicalLocation) []Location {
 	return []Location{{PhysicalLocation: pl}}
 }
 
-func result(f *report.Finding, ruleIndex int) Result {
+func (lc *locator) result(f *report.Finding, ruleIndex int) Result {
 	o := f.Object
 	r := Result{
 		RuleID:    f.Check.ID,
@@ -464,7 +517,7 @@ func result(f *report.Finding, ruleIndex int) Result {
 		Level:     Level(f.Check.Severity),
 		Message:   Message{Text: names.Object(o.Ref) + ": " + f.Message},
 		Locations: []Location{{
-			PhysicalLocation: physical(f.Loc().File, f.Loc().Line, f.Loc().Column),
+			PhysicalLocation: lc.physical(f.Loc().File, f.Loc().Line, f.Loc().Column),
 			LogicalLocations: []LogicalLocation{{
 				Name:               o.Ref.Name,
 				FullyQualifiedName: names.Qualified(o),
@@ -487,7 +540,7 @@ func result(f *report.Finding, ruleIndex int) Result {
 			kind = "inSource"
 		}
 		sup := Suppression{Kind: kind, Status: "accepted", Justification: s.Reason}
-		if pl := physical(s.Source.File, s.Source.Line, s.Source.Column); pl != nil {
+		if pl := lc.physical(s.Source.File, s.Source.Line, s.Source.Column); pl != nil {
 			sup.Location = &Location{PhysicalLocation: pl}
 		}
 		if s.Expires != "" {
@@ -502,7 +555,7 @@ func result(f *report.Finding, ruleIndex int) Result {
 // results, one at a time, so memory does not grow with their number; the
 // bytes are those of encoding Build's log with json.Encoder.
 func Render(w io.Writer, rep *report.Report, opts render.Options) error {
-	log, ruleIndex := skeleton(rep, opts)
+	log, ruleIndex, lc := skeleton(rep, opts)
 	var head bytes.Buffer
 	enc := json.NewEncoder(&head)
 	enc.SetIndent("", "  ")
@@ -526,7 +579,7 @@ func Render(w io.Writer, rep *report.Report, opts render.Options) error {
 	n := 0
 	err := eachResult(rep, func(f *report.Finding) error {
 		item.Reset()
-		if err := ienc.Encode(result(f, ruleIndex(f.Check))); err != nil {
+		if err := ienc.Encode(lc.result(f, ruleIndex(f.Check))); err != nil {
 			return err
 		}
 		if n == 0 {
@@ -544,6 +597,20 @@ func Render(w io.Writer, rep *report.Report, opts render.Options) error {
 	if n > 0 {
 		bw.WriteString("\n      ")
 	}
-	bw.Write(head.Bytes()[i+len(empty)-1:])
+	tail := head.Bytes()[i+len(empty)-1:]
+	bw.WriteString("]")
+	if as := lc.artifacts(); as != nil {
+		// run.artifacts follows the results, at depth 3 (6 spaces).
+		item.Reset()
+		aenc := json.NewEncoder(&item)
+		aenc.SetIndent("      ", "  ")
+		aenc.SetEscapeHTML(false)
+		if err := aenc.Encode(as); err != nil {
+			return err
+		}
+		bw.WriteString(",\n      \"artifacts\": ")
+		bw.Write(bytes.TrimSuffix(item.Bytes(), []byte("\n")))
+	}
+	bw.Write(tail[1:])
 	return bw.Flush()
 }

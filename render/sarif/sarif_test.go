@@ -27,6 +27,103 @@ func run(t *testing.T, rep *report.Report, opts render.Options) []byte {
 func TestGolden(t *testing.T) {
 	rendertest.Golden(t, "sample.sarif", run(t, rendertest.Sample(), opts))
 	rendertest.Golden(t, "clean.sarif", run(t, rendertest.Clean(), opts))
+	rendertest.Golden(t, "stdin.sarif", run(t, stdinSample(), opts))
+}
+
+// stdinSample is the sample report as a scan of standard input gives it:
+// the objects and errors of one of its files come from "<stdin>".
+func stdinSample() *report.Report {
+	rep := rendertest.Sample()
+	const file = "deploy/shop.yaml"
+	moved := map[*report.Object]*report.Object{}
+	for _, fs := range [][]*report.Finding{rep.Findings, rep.Suppressed} {
+		for _, f := range fs {
+			if f.Object.Origin.File != file {
+				continue
+			}
+			if moved[f.Object] == nil {
+				o := *f.Object
+				o.Origin.Source, o.Origin.File = "stdin", "<stdin>"
+				moved[f.Object] = &o
+			}
+			f.Object = moved[f.Object]
+		}
+	}
+	for i := range rep.Objects {
+		if o := moved[rep.Objects[i]]; o != nil {
+			rep.Objects[i] = o
+		}
+	}
+	for i := range rep.Errors {
+		rep.Errors[i].File = "<stdin>"
+	}
+	for i := range rep.Notices {
+		if rep.Notices[i].File == file {
+			rep.Notices[i].File = "<stdin>"
+		}
+	}
+	return rep
+}
+
+// Findings and errors in standard input keep their region, in an
+// artifact location naming run.artifacts' standard input entry.
+func TestStdinLocations(t *testing.T) {
+	rep := stdinSample()
+	log, err := sarif.Build(rep, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := log.Runs[0]
+	if len(r.Artifacts) != 1 || r.Artifacts[0].Location == nil || r.Artifacts[0].Location.URI != "stdin" ||
+		strings.Join(r.Artifacts[0].Roles, ",") != "analysisTarget,standardStream" {
+		t.Fatalf("artifacts = %+v", r.Artifacts)
+	}
+	n := 0
+	for i, f := range append(append([]*report.Finding(nil), rep.Findings...), rep.Suppressed...) {
+		loc := f.Loc()
+		if loc.File != "<stdin>" {
+			continue
+		}
+		n++
+		pl := r.Results[i].Locations[0].PhysicalLocation
+		if pl == nil || pl.ArtifactLocation.URI != "stdin" || pl.ArtifactLocation.URIBaseID != "" ||
+			pl.ArtifactLocation.Index == nil || *pl.ArtifactLocation.Index != 0 || pl.Region == nil ||
+			pl.Region.StartLine != loc.Line || pl.Region.StartColumn != loc.Column {
+			t.Errorf("result %d (%s:%d:%d): physical location %+v", i, loc.File, loc.Line, loc.Column, pl)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no finding in standard input")
+	}
+	note := r.Invocations[0].ToolExecutionNotifications[0]
+	if len(note.Locations) != 1 || note.Locations[0].PhysicalLocation.Region.StartLine != rep.Errors[0].Line ||
+		note.Locations[0].PhysicalLocation.ArtifactLocation.URI != "stdin" {
+		t.Errorf("input error in standard input: %+v", note)
+	}
+	// A log with nothing in standard input has no artifacts.
+	if log, _ := sarif.Build(rendertest.Sample(), opts); log.Runs[0].Artifacts != nil {
+		t.Errorf("artifacts without standard input: %+v", log.Runs[0].Artifacts)
+	}
+}
+
+// Render streams exactly what encoding Build's log writes.
+func TestRenderIsBuild(t *testing.T) {
+	for name, rep := range map[string]*report.Report{"sample": rendertest.Sample(), "clean": rendertest.Clean(), "stdin": stdinSample()} {
+		log, err := sarif.Build(rep, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(log); err != nil {
+			t.Fatal(err)
+		}
+		if got := run(t, rep, opts); !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("%s: Render differs from Build", name)
+		}
+	}
 }
 
 // ShowSuppressed does not matter: suppressed findings are always in the log.
@@ -39,7 +136,7 @@ func TestSuppressedAlwaysIncluded(t *testing.T) {
 }
 
 func TestValid(t *testing.T) {
-	for name, rep := range map[string]*report.Report{"sample": rendertest.Sample(), "clean": rendertest.Clean()} {
+	for name, rep := range map[string]*report.Report{"sample": rendertest.Sample(), "clean": rendertest.Clean(), "stdin": stdinSample()} {
 		t.Run(name, func(t *testing.T) {
 			var doc map[string]any
 			if err := json.Unmarshal(run(t, rep, opts), &doc); err != nil {
@@ -54,7 +151,17 @@ func TestValid(t *testing.T) {
 // validator checks a decoded log against the parts of the SARIF 2.1.0
 // schema kubeharden uses: required properties, enumerations, minimums and
 // cross-references.
-type validator struct{ t *testing.T }
+type validator struct {
+	t *testing.T
+	// artifacts is run.artifacts, which artifact locations may index.
+	artifacts []map[string]any
+}
+
+// artifactRoles are the values the schema allows in artifact.roles.
+var artifactRoles = []string{"analysisTarget", "attachment", "responseFile", "resultFile", "standardStream", "tracedFile",
+	"unmodified", "modified", "added", "deleted", "renamed", "uncontrolled", "driver", "extension", "translation",
+	"taxonomy", "policy", "referencedOnCommandLine", "memoryContents", "directory", "userSpecifiedConfiguration",
+	"toolSpecifiedConfiguration", "debugOutputFile"}
 
 func (v *validator) errorf(path, format string, args ...any) {
 	v.t.Helper()
@@ -130,6 +237,27 @@ func (v *validator) log(doc map[string]any, rep *report.Report) {
 		v.t.Fatalf("runs: want 1, got %d", len(runs))
 	}
 	run := v.object("runs[0]", runs[0])
+	if as, ok := run["artifacts"]; ok {
+		for i, a := range v.array("artifacts", as) {
+			p := fmt.Sprintf("artifacts[%d]", i)
+			art := v.object(p, a)
+			v.keys(p, art, "location", "description", "roles", "parentIndex", "offset", "length", "mimeType",
+				"contents", "encoding", "sourceLanguage", "hashes", "lastModifiedTimeUtc", "properties")
+			if d, ok := art["description"]; ok {
+				v.message(p+".description", d)
+			}
+			seen := map[string]bool{}
+			for j, r := range v.array(p+".roles", art["roles"]) {
+				role := v.oneOf(fmt.Sprintf("%s.roles[%d]", p, j), r, artifactRoles...)
+				if seen[role] {
+					v.errorf(p+".roles", "duplicate role %q (roles must be unique)", role)
+				}
+				seen[role] = true
+			}
+			v.artifactLocation(p+".location", v.object(p+".location", art["location"]), seen["standardStream"])
+			v.artifacts = append(v.artifacts, art)
+		}
+	}
 	driver := v.object("tool.driver", v.object("tool", run["tool"])["driver"])
 	if driver["name"] != "kubeharden" || driver["version"] != "1.2.3" {
 		v.errorf("tool.driver", "name %#v version %#v", driver["name"], driver["version"])
@@ -267,17 +395,54 @@ func (v *validator) log(doc map[string]any, rep *report.Report) {
 	}
 }
 
+// keys reports the properties of an object the schema does not allow
+// (additionalProperties: false).
+func (v *validator) keys(path string, m map[string]any, allowed ...string) {
+	v.t.Helper()
+	for k := range m {
+		ok := false
+		for _, a := range allowed {
+			ok = ok || k == a
+		}
+		if !ok {
+			v.errorf(path, "property %q is not allowed", k)
+		}
+	}
+}
+
+// artifactLocation checks an artifact location: GitHub code scanning
+// needs the uri (on results), relative URIs are relative to %SRCROOT%
+// unless they name a standard stream, and an index names an entry of
+// run.artifacts with the same uri.
+func (v *validator) artifactLocation(path string, al map[string]any, stream bool) {
+	v.t.Helper()
+	v.keys(path, al, "uri", "uriBaseId", "index", "description", "properties")
+	uri := v.str(path+".uri", al["uri"])
+	if strings.Contains(uri, `\`) || strings.HasPrefix(uri, "/") {
+		v.errorf(path+".uri", "%q is not a relative URI with forward slashes", uri)
+	}
+	if x, ok := al["index"]; ok {
+		i := v.integer(path+".index", x, 0)
+		if i < 0 || i >= len(v.artifacts) {
+			v.errorf(path+".index", "%d is not an index of run.artifacts (%d entries)", i, len(v.artifacts))
+			return
+		}
+		loc, _ := v.artifacts[i]["location"].(map[string]any)
+		if loc["uri"] != uri || loc["uriBaseId"] != al["uriBaseId"] {
+			v.errorf(path, "uri %q does not match run.artifacts[%d].location %v", uri, i, loc)
+		}
+		return
+	}
+	if !strings.Contains(uri, ":") && al["uriBaseId"] != "%SRCROOT%" && !stream {
+		v.errorf(path+".uriBaseId", "relative %q without %%SRCROOT%%", uri)
+	}
+}
+
 func (v *validator) physical(path string, x any) {
 	v.t.Helper()
 	pl := v.object(path, x)
-	al := v.object(path+".artifactLocation", pl["artifactLocation"])
-	uri := v.str(path+".artifactLocation.uri", al["uri"])
-	if strings.Contains(uri, `\`) || strings.HasPrefix(uri, "/") {
-		v.errorf(path+".artifactLocation.uri", "%q is not a relative URI with forward slashes", uri)
-	}
-	if !strings.Contains(uri, ":") && al["uriBaseId"] != "%SRCROOT%" {
-		v.errorf(path+".artifactLocation.uriBaseId", "relative %q without %%SRCROOT%%", uri)
-	}
+	v.keys(path, pl, "address", "artifactLocation", "region", "contextRegion", "properties")
+	v.artifactLocation(path+".artifactLocation", v.object(path+".artifactLocation", pl["artifactLocation"]), false)
 	if r, ok := pl["region"]; ok {
 		region := v.object(path+".region", r)
 		v.integer(path+".region.startLine", region["startLine"], 1)

@@ -6,7 +6,9 @@
 // charts/ directory. Every rendered object is decoded with the manifest
 // decoder and then re-pointed at the template it came from, so a finding
 // names the template file and, on a best-effort basis, the template line
-// that writes the field.
+// that writes the field. Objects of namespaced kinds that name no namespace
+// are placed in the release namespace, where installing the release puts
+// them.
 package helm
 
 import (
@@ -26,6 +28,7 @@ import (
 	"helm.sh/helm/v4/pkg/engine"
 
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
 	"github.com/kubeharden/kubeharden/source/manifest"
 )
 
@@ -185,7 +188,7 @@ func (r *Renderer) Render(ctx context.Context, dir string, dec *manifest.Decoder
 			// with no line information if that ever stops being true.
 			t = template{file: filepath.Join(dir, filepath.FromSlash(name))}
 		}
-		emitRendered(dec, t, content, out)
+		emitRendered(dec, t, content, r.opts.Namespace, out)
 	}
 	return nil
 }
@@ -343,8 +346,8 @@ func (c *collector) Object(o *inventory.Object) { c.objects = append(c.objects, 
 func (c *collector) Error(e inventory.Error)    { c.errors = append(c.errors, e) }
 
 // emitRendered decodes the output of one template and emits its objects,
-// pointed at the template.
-func emitRendered(dec *manifest.Decoder, t template, content string, out manifest.Emitter) {
+// pointed at the template and placed in the release namespace ns.
+func emitRendered(dec *manifest.Decoder, t template, content, ns string, out manifest.Emitter) {
 	var c collector
 	if err := dec.Decode(strings.NewReader(content), t.file, Source, &c); err != nil {
 		out.Error(inventory.Error{File: t.file, Message: err.Error()})
@@ -362,6 +365,7 @@ func emitRendered(dec *manifest.Decoder, t template, content string, out manifes
 	for _, o := range c.objects {
 		o.Origin.File = t.file
 		o.Origin.Source = Source
+		placeInNamespace(o, ns)
 		if t.text == nil {
 			o.Origin.Line, o.Origin.Column = 1, 1
 			o.Locator = nil
@@ -375,4 +379,22 @@ func emitRendered(dec *manifest.Decoder, t template, content string, out manifes
 	for _, o := range c.objects {
 		out.Object(o)
 	}
+}
+
+// placeInNamespace puts an object that names no namespace into the release
+// namespace ns, as installing the release does: Helm sends such objects to
+// the release namespace and the API server keeps them there. Cluster-scoped
+// kinds have no namespace, and kinds the registry does not know are left as
+// they are, since whether they are namespaced cannot be told. Only the
+// object's namespace changes; its locations still point at the template,
+// which does not write one (metadata.namespace resolves to metadata).
+func placeInNamespace(o *inventory.Object, ns string) {
+	if ns == "" || o.Namespace != "" || o.Meta == nil {
+		return
+	}
+	if t := kinds.Lookup(o.Group(), o.Kind); t == nil || !t.Namespaced {
+		return
+	}
+	o.Namespace = ns
+	o.Meta.Namespace = ns
 }

@@ -99,7 +99,7 @@ func TestRenderDefaults(t *testing.T) {
 		t.Fatalf("errors: %v", c.errors)
 	}
 	got := strings.Join(refs(c), " ")
-	if want := "Deployment/default/release-name-web Service/release-name-web"; got != want {
+	if want := "Deployment/default/release-name-web Service/default/release-name-web"; got != want {
 		t.Fatalf("objects = %s, want %s (NOTES.txt, partials and empty output are skipped)", got, want)
 	}
 	tpl := filepath.Join("testdata", "chart", "templates", "deployment.yaml")
@@ -177,7 +177,7 @@ func TestValuesFilesAndSet(t *testing.T) {
 		t.Fatalf("errors: %v", c.errors)
 	}
 	got := strings.Join(refs(c), " ")
-	if want := "ConfigMap/one ConfigMap/two Deployment/shop/prod-web Service/prod-web"; got != want {
+	if want := "ConfigMap/shop/one ConfigMap/shop/two Deployment/shop/prod-web Service/shop/prod-web"; got != want {
 		t.Fatalf("objects = %s, want %s", got, want)
 	}
 	tpl := filepath.Join("testdata", "chart", "templates", "deployment.yaml")
@@ -337,7 +337,7 @@ func TestSubchartsAliasesAndArchives(t *testing.T) {
 		t.Fatalf("errors: %v", c.errors)
 	}
 	got := strings.Join(refs(c), " ")
-	if want := "Namespace/default Pod/backend Pod/worker Service/cache"; got != want {
+	if want := "Namespace/default Pod/default/backend Pod/default/worker Service/default/cache"; got != want {
 		t.Fatalf("objects = %s, want %s", got, want)
 	}
 	if ns := find(t, c, "Namespace", "default"); ns.Meta.Labels["kube"] != "29" {

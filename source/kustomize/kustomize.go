@@ -4,9 +4,17 @@
 //
 // Every built object is pointed back at the file it was read from (the
 // base's resource file, not the overlay), using the origin kustomize
-// records for each resource; field paths resolve to lines of that file.
-// An object that no resource file has as built (a patch renamed it) is
-// pointed at the last local patch file applied to it instead.
+// records for each resource; field paths resolve to lines of that file,
+// except those that a patch or a transformer of a kustomization the
+// resource went through (recorded by kustomize too) sets: they resolve to
+// the patch line, or to the kustomization's transformer entry. An object
+// that no resource file has as built (a patch renamed it) is pointed at
+// the last local patch applied to it instead.
+//
+// Objects keep the namespace the build gives them: a kustomization's
+// namespace field, else the resource file's, else none. An object without
+// one goes where it is applied (kubectl apply -k -n, a GitOps
+// destination), which a build cannot know.
 package kustomize
 
 import (
@@ -92,7 +100,7 @@ func (r *Renderer) Render(ctx context.Context, dir string, dec *manifest.Decoder
 
 	disk := filesys.MakeFsOnDisk()
 	fs := &originFS{FileSystem: disk}
-	injected, err := fs.requestOrigins(dir, filepath.Base(kfile))
+	injected, err := fs.requestBuildMetadata(dir, filepath.Base(kfile))
 	if err != nil {
 		return err
 	}
@@ -102,7 +110,8 @@ func (r *Renderer) Render(ctx context.Context, dir string, dec *manifest.Decoder
 		return nil
 	}
 
-	b := &builder{dir: dir, kfile: kfile, dec: dec, sources: map[string]*sourceFile{}, kusts: map[string]*yaml.Node{}}
+	b := &builder{dir: dir, kfile: kfile, dec: dec, sources: map[string]*sourceFile{}, kusts: map[string]*yaml.Node{},
+		steps: map[string][]step{}, text: map[string][]string{}}
 	for _, res := range m.Resources() {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -139,63 +148,70 @@ func oneLine(s string) string {
 }
 
 // originFS is the disk, except that the root kustomization file reads as
-// if its buildMetadata asked for origin annotations: that makes
-// kustomize record, on every resource, the file it came from.
+// if its buildMetadata asked for origin and transformer annotations: that
+// makes kustomize record, on every resource, the file it came from and
+// the kustomizations whose transformers (patches included) ran over it.
 type originFS struct {
 	filesys.FileSystem
 	path string // absolute, symlink-free path of the root kustomization
-	data []byte // its content with originAnnotations requested
+	data []byte // its content with the annotations requested
 }
 
-// requestOrigins sets the root kustomization up for origin annotations,
-// and reports whether it had to (the annotations were not asked for).
-func (f *originFS) requestOrigins(dir, name string) (bool, error) {
+// injected says which build annotations kubeharden asked for (the
+// kustomization did not): they are removed from the built objects.
+type injected struct {
+	origins, transformations bool
+}
+
+// requestBuildMetadata sets the root kustomization up for origin and
+// transformer annotations, and reports which it had to ask for.
+func (f *originFS) requestBuildMetadata(dir, name string) (injected, error) {
 	root, _, err := f.FileSystem.CleanedAbs(dir)
 	if err != nil {
-		return false, err
+		return injected{}, err
 	}
 	p := root.Join(name)
 	data, err := f.FileSystem.ReadFile(p)
 	if err != nil {
-		return false, err
+		return injected{}, err
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil || doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		// Not a mapping: let kustomize report it.
-		return false, nil
+		return injected{}, nil
 	}
 	m := doc.Content[0]
-	var meta *yaml.Node
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == "buildMetadata" {
-			meta = m.Content[i+1]
-		}
-	}
+	meta := mapValue(m, "buildMetadata")
 	switch {
 	case meta == nil:
-		m.Content = append(m.Content,
-			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "buildMetadata"},
-			&yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{originAnnotationsNode()}})
-	case meta.Kind == yaml.SequenceNode:
-		for _, it := range meta.Content {
-			if it.Value == types.OriginAnnotations {
-				return false, nil
-			}
+		meta = &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "buildMetadata"}, meta)
+	case meta.Kind != yaml.SequenceNode:
+		return injected{}, nil
+	}
+	have := map[string]bool{}
+	for _, it := range meta.Content {
+		have[it.Value] = true
+	}
+	var inj injected
+	for _, opt := range []struct {
+		name string
+		set  *bool
+	}{{types.OriginAnnotations, &inj.origins}, {types.TransformerAnnotations, &inj.transformations}} {
+		if !have[opt.name] {
+			meta.Content = append(meta.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: opt.name})
+			*opt.set = true
 		}
-		meta.Content = append(meta.Content, originAnnotationsNode())
-	default:
-		return false, nil
+	}
+	if inj == (injected{}) {
+		return inj, nil
 	}
 	out, err := yaml.Marshal(&doc)
 	if err != nil {
-		return false, nil
+		return injected{}, nil
 	}
 	f.path, f.data = p, out
-	return true, nil
-}
-
-func originAnnotationsNode() *yaml.Node {
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: types.OriginAnnotations}
+	return inj, nil
 }
 
 // ReadFile implements filesys.FileSystem.
@@ -212,9 +228,8 @@ type builder struct {
 	dec        *manifest.Decoder
 	sources    map[string]*sourceFile // resource files, by path
 	kusts      map[string]*yaml.Node  // kustomization files, by path
-	// The documents of the local patch files, read on first use.
-	patches     []*patchDoc
-	patchesRead bool
+	steps      map[string][]step      // steps of kustomization files, by path
+	text       map[string][]string    // lines of kustomization files, by path
 }
 
 // collector keeps what a decoder emits.
@@ -226,14 +241,22 @@ type collector struct {
 func (c *collector) Object(o *inventory.Object) { c.objects = append(c.objects, o) }
 func (c *collector) Error(e inventory.Error)    { c.errors = append(c.errors, e) }
 
-func (b *builder) emit(res *resource.Resource, injected bool, out manifest.Emitter) {
+func (b *builder) emit(res *resource.Resource, inj injected, out manifest.Emitter) {
 	origin, oerr := res.GetOrigin()
-	if injected {
+	trs, _ := res.GetTransformations()
+	if inj.origins {
 		if err := res.SetOrigin(nil); err != nil {
 			out.Error(inventory.Error{File: b.kfile, Message: fmt.Sprintf("cannot clean up %s %s: %v", res.GetKind(), res.GetName(), err)})
 			return
 		}
 	}
+	if inj.transformations {
+		if err := res.ClearTransformations(); err != nil {
+			out.Error(inventory.Error{File: b.kfile, Message: fmt.Sprintf("cannot clean up %s %s: %v", res.GetKind(), res.GetName(), err)})
+			return
+		}
+	}
+	chain := b.chain(trs)
 	data, err := res.AsYAML()
 	if err != nil {
 		out.Error(inventory.Error{File: b.kfile, Message: fmt.Sprintf("cannot serialise %s %s: %v", res.GetKind(), res.GetName(), err)})
@@ -255,7 +278,7 @@ func (b *builder) emit(res *resource.Resource, injected bool, out manifest.Emitt
 		file = filepath.Join(b.dir, filepath.FromSlash(origin.Path))
 		if src := b.source(file).match(res.GetKind(), res.GetName(), res.GetNamespace()); src != nil {
 			line, col = src.obj.Origin.Line, src.obj.Origin.Column
-			loc = &sourceLocator{file: file, src: src, built: built, patches: b.patchesOf(res, src)}
+			loc = &sourceLocator{file: file, base: src, obj: object{built: built, src: src.data}, steps: b.stepsFor(res, chain, src)}
 		}
 	case origin.ConfiguredIn != "":
 		file = filepath.Join(b.dir, filepath.FromSlash(origin.ConfiguredIn))
@@ -264,12 +287,15 @@ func (b *builder) emit(res *resource.Resource, injected bool, out manifest.Emitt
 	}
 	if loc == nil && !generated {
 		// No resource file has the object as it was built (a patch
-		// renamed it, say): the last patch applied to it is the only
-		// file that describes it.
-		if ps := b.patchesOf(res, nil); len(ps) > 0 {
-			p := ps[len(ps)-1]
-			file, line, col = p.file, p.line, p.col
-			loc = &patchLocator{p: p, built: built}
+		// renamed it, say): the last strategic-merge patch applied to it
+		// is the only text that describes it.
+		steps := b.stepsFor(res, chain, nil)
+		for i := len(steps) - 1; i >= 0; i-- {
+			if p, ok := steps[i].(*patchDoc); ok {
+				file, line, col = p.file, p.line, p.col
+				loc = &sourceLocator{file: p.file, base: p, obj: object{built: built}, steps: steps}
+				break
+			}
 		}
 	}
 	if loc == nil {

@@ -182,6 +182,7 @@ func TestOverlay(t *testing.T) {
 	appPath := "spec.template.spec.containers[" + itoa(app) + "]"
 	sidePath := "spec.template.spec.containers[" + itoa(side) + "]"
 	patch := filepath.Join("testdata", "overlay", "patch.yaml")
+	overlay := filepath.Join("testdata", "overlay", "kustomization.yaml")
 	cases := []struct {
 		path, file, text string
 		nth              int
@@ -200,9 +201,9 @@ func TestOverlay(t *testing.T) {
 		{sidePath, patch, "- name: sidecar", 0},
 		{"spec.template.spec.hostNetwork", patch, "hostNetwork: true", 0},
 		{"spec.replicas", patch, "replicas: 3", 0},
-		// Added by a transformer (namespace:), in no file: the resource's
-		// deepest ancestor.
-		{"metadata.namespace", dep, "metadata:", 0},
+		// Set by a transformer: its kustomization entry.
+		{"metadata.namespace", overlay, "namespace: prod", 0},
+		{"metadata.name", overlay, "namePrefix: prod-", 0},
 	}
 	for _, tc := range cases {
 		loc := d.Locate(tc.path)
@@ -215,7 +216,6 @@ func TestOverlay(t *testing.T) {
 	if cm := find(t, c, "ConfigMap", "prod-app-config-"); cm.Origin.File != base || cm.Origin.Line != lineOf(t, base, "- name: app-config", 0) {
 		t.Errorf("base generated ConfigMap at %s:%d", cm.Origin.File, cm.Origin.Line)
 	}
-	overlay := filepath.Join("testdata", "overlay", "kustomization.yaml")
 	if cm := find(t, c, "ConfigMap", "prod-overlay-config-"); cm.Origin.File != overlay || cm.Origin.Line != lineOf(t, overlay, "- name: overlay-config", 0) {
 		t.Errorf("overlay generated ConfigMap at %s:%d", cm.Origin.File, cm.Origin.Line)
 	}

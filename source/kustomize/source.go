@@ -127,62 +127,79 @@ func (s *sourceFile) match(kind, name, namespace string) *srcObj {
 	return nil
 }
 
-// sourceLocator resolves field paths of a built object in the resource
-// file it came from. Paths are translated first: a list index of the
-// built object becomes the index of the same item (by name, mountPath,
-// containerPort...) in the source, since patches add and reorder items.
-// What the source does not have (a field or item added by a patch)
-// resolves to its deepest ancestor the source has.
+// baseFile is the file an object is described in: its resource file, or
+// the patch that gave it its name when no resource file has it.
+type baseFile interface {
+	// base returns the position of the deepest node of a path of the
+	// built object the file has, and how many of the path's segments it
+	// has.
+	base(path string, built any) (line, col, depth int)
+}
+
+// base locates in the resource file. Paths are translated first: a list
+// index of the built object becomes the index of the same item (by name,
+// mountPath, containerPort...) in the source, since patches add and
+// reorder items. What the source does not have (a field or item added by
+// a patch) resolves to its deepest ancestor the source has.
+func (s *srcObj) base(path string, built any) (line, col, depth int) {
+	tr, depth := translateDepth(path, built, s.data)
+	if s.obj.Locator == nil {
+		return s.obj.Origin.Line, s.obj.Origin.Column, depth
+	}
+	line, col = s.obj.Locator.Locate(tr)
+	return line, col, depth
+}
+
+// sourceLocator resolves field paths of a built object in the file that
+// describes it (its base) and in the steps (patches, transformers) that
+// were applied to it.
 //
-// Locate resolves in the resource file only, since that is the file the
-// object's origin names. LocateFile also considers the patches applied
-// to the object, and names the file it resolved in.
+// Locate resolves in the base file only, since that is the file the
+// object's origin names. LocateFile also considers the steps, and names
+// the file it resolved in; inventory.Object.Locate uses it.
 type sourceLocator struct {
-	file    string // the resource file
-	src     *srcObj
-	built   any
-	patches []*patchDoc // in the order they were applied
+	file  string // the base file
+	base  baseFile
+	obj   object
+	steps []step // in the order they were applied
 }
 
 func (l *sourceLocator) Locate(path string) (int, int) {
-	if l.src.obj.Locator == nil {
-		return l.src.obj.Origin.Line, l.src.obj.Origin.Column
-	}
-	return l.src.obj.Locator.Locate(translate(path, l.built, l.src.data))
+	line, col, _ := l.base.base(path, l.obj.built)
+	return line, col
 }
 
 // LocateFile resolves a path in the file that wrote it:
 //
-//   - a scalar or list value that a patch sets is located in the last
-//     patch applied that has it, since it overrides the resource file's;
-//   - otherwise the resource file, when it has the whole path;
-//   - otherwise the file that has the most of the path, the resource file
-//     on a tie: a container a patch adds resolves to that patch's item,
-//     and a field missing from it to its deepest ancestor in the patch.
-//
-// Nothing outside this package calls it yet: an object's locations are
-// all in its origin file (inventory.Object.Locate).
+//   - a value that a step sets (a scalar, a list, a mapping the base file
+//     does not have) is located in the last step applied that sets it,
+//     since it overrides the base file's and the earlier steps': the
+//     patch line, the JSON 6902 operation, the kustomization's
+//     transformer entry;
+//   - otherwise the base file, when it has the whole path;
+//   - otherwise the file that has the most of the path, the base file on
+//     a tie: a container a patch adds resolves to that patch's item, and
+//     a field missing from it to its deepest ancestor in the patch.
 func (l *sourceLocator) LocateFile(path string) (file string, line, column int) {
 	want := len(inventory.SplitPath(path))
-	_, srcDepth := translateDepth(path, l.built, l.src.data)
-	var best *patchDoc
-	bestLine, bestCol, bestDepth := 0, 0, srcDepth
-	for i := len(l.patches) - 1; i >= 0; i-- {
-		p := l.patches[i]
-		pl, pc, depth := p.locate(path, l.built)
-		if depth == want {
-			if _, isMap := lookup(p.data, path, l.built).(map[string]any); !isMap || srcDepth < want {
-				return p.file, pl, pc
-			}
+	line, column, srcDepth := l.base.base(path, l.obj.built)
+	var best hit
+	bestDepth := srcDepth
+	for i := len(l.steps) - 1; i >= 0; i-- {
+		h := l.steps[i].locate(path, &l.obj)
+		if h.line <= 0 {
+			continue
 		}
-		if depth > bestDepth {
-			best, bestLine, bestCol, bestDepth = p, pl, pc, depth
+		if h.depth == want && (!h.partial || srcDepth < want) {
+			return h.file, h.line, h.col
+		}
+		if h.depth > bestDepth {
+			best, bestDepth = h, h.depth
 		}
 	}
-	if best != nil {
-		return best.file, bestLine, bestCol
+	if best.line > 0 {
+		return best.file, best.line, best.col
 	}
-	line, column = l.Locate(path)
 	return l.file, line, column
 }
 
