@@ -70,6 +70,10 @@ type Env struct {
 	// VulnDB is the vulnerability database the version checks judge
 	// versions against. Nil means the database embedded in kubeharden.
 	VulnDB *vulndb.DB
+	// Complete is set for runs that see whole clusters (a live scan of
+	// every namespace): there, the absence of an object is proven, and a
+	// cross-object check may report what a namespace lacks.
+	Complete bool
 }
 
 // DB returns the vulnerability database of the run.

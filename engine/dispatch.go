@@ -36,12 +36,15 @@ func (e *Engine) evaluate(o *inventory.Object, in *interner, now time.Time, run 
 		r check.Result
 	}
 	var hits []hit
-	complete, live := run != nil && run.opts.Complete, o.Origin.Live()
+	complete, live, env := false, o.Origin.Live(), e.env
+	if run != nil {
+		complete, env = run.opts.Complete, run.env
+	}
 	for _, c := range e.objects[ev.typ] {
 		if (c.NeedsCluster && !complete) || (c.ManifestOnly && live) {
 			continue
 		}
-		for _, r := range c.Object(e.env, o) {
+		for _, r := range c.Object(env, o) {
 			hits = append(hits, hit{c, r})
 		}
 	}

@@ -40,6 +40,7 @@ type Run struct {
 	e    *Engine
 	opts RunOptions
 	now  time.Time
+	env  *check.Env // the engine's, with Complete set for this run
 
 	checks    []*check.Check // the checks that run
 	setEvals  []check.SetEval
@@ -84,6 +85,9 @@ func (e *Engine) NewRun(opts RunOptions) *Run {
 		stubs:      map[*inventory.Stub]*report.Object{},
 		stubIdx:    map[*inventory.Stub]int{},
 	}
+	env := *e.env
+	env.Complete = opts.Complete
+	r.env = &env
 	for _, x := range e.exceptions {
 		r.hits[x] = &exceptionHits{}
 	}
@@ -96,7 +100,7 @@ func (e *Engine) NewRun(opts RunOptions) *Run {
 			continue
 		}
 		idx := len(r.setEvals)
-		r.setEvals = append(r.setEvals, c.Set(e.env))
+		r.setEvals = append(r.setEvals, c.Set(r.env))
 		r.setChecks = append(r.setChecks, c)
 		for _, k := range c.Kinds {
 			r.sets[k] = append(r.sets[k], idx)

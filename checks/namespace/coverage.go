@@ -4,9 +4,9 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeharden/kubeharden/check"
+	"github.com/kubeharden/kubeharden/checks/internal/sysns"
 	"github.com/kubeharden/kubeharden/inventory"
 )
 
@@ -38,13 +38,6 @@ import (
 
 // nsKey names a namespace of one scanned cluster.
 type nsKey struct{ context, name string }
-
-// systemNamespaces are the namespaces the coverage checks exempt.
-var systemNamespaces = map[string]bool{
-	metav1.NamespaceSystem:    true,
-	metav1.NamespacePublic:    true,
-	corev1.NamespaceNodeLease: true,
-}
 
 // terminating reports whether a namespace is being deleted.
 func terminating(ns *corev1.Namespace) bool {
@@ -96,7 +89,7 @@ func (c *coverage) Observe(o *inventory.Object) {
 		return
 	}
 	ns, ok := o.Typed.(*corev1.Namespace)
-	if !ok || systemNamespaces[ns.Name] || terminating(ns) {
+	if !ok || sysns.Exempt(ns.Name) || terminating(ns) {
 		return
 	}
 	k := nsKey{o.Origin.Context, ns.Name}

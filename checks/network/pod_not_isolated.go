@@ -13,6 +13,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/checks/internal/netpol"
+	"github.com/kubeharden/kubeharden/checks/internal/sysns"
 	"github.com/kubeharden/kubeharden/inventory"
 	"github.com/kubeharden/kubeharden/kinds"
 )
@@ -63,16 +64,19 @@ var PodNotIsolated = registry.Add(&check.Check{
 		"isolates is usually an oversight (a renamed label, a new component without a policy, an egress-only policy " +
 		"taken for full isolation) and is an open door for lateral movement or exfiltration. Missing Ingress isolation " +
 		"is reported in every namespace with at least one NetworkPolicy in the scanned set; missing Egress isolation " +
-		"only in namespaces where some policy isolates Egress. Namespaces without any policy in the scan are not " +
-		"reported, because a policy outside the scan could cover the pod, nor are hostNetwork pods, which " +
-		"NetworkPolicies do not reliably apply to.",
+		"only in namespaces where some policy isolates Egress. In a namespace with no NetworkPolicy at all, pods are " +
+		"reported only on live scans of whole clusters, where the absence is proven (kube-system, kube-public and " +
+		"kube-node-lease excepted, as for namespace-without-default-deny); on manifest scans a policy outside the " +
+		"scanned files could cover them. hostNetwork pods are not reported: NetworkPolicies do not reliably apply " +
+		"to them.",
 	Remediation: "Add a default-deny policy to the namespace (podSelector: {} with policyTypes Ingress and Egress) and " +
 		"explicit allow policies for the traffic each workload needs, or fix the pod template labels so that the " +
 		"intended policy's podSelector matches them. A policy meant to isolate both directions must list both in " +
 		"policyTypes.",
 	Kinds: kinds.Join(kinds.Pods, kinds.List(kinds.NetworkPolicy)),
-	Set: func(*check.Env) check.SetEval {
-		return &isolation{policies: map[policyScope][]scopedPolicy{}, hasPolicy: map[policyScope]bool{}, egressUsed: map[policyScope]bool{}}
+	Set: func(env *check.Env) check.SetEval {
+		return &isolation{policies: map[policyScope][]scopedPolicy{}, hasPolicy: map[policyScope]bool{}, egressUsed: map[policyScope]bool{},
+			complete: env != nil && env.Complete}
 	},
 })
 
@@ -98,6 +102,9 @@ type isolation struct {
 	// egressUsed those with at least one that isolates Egress.
 	hasPolicy, egressUsed map[policyScope]bool
 	pods                  []isolatedPod
+	// complete is set on whole-cluster scans: a namespace without a
+	// policy is known to have none.
+	complete bool
 }
 
 type isolatedPod struct {
@@ -137,6 +144,9 @@ func (e *isolation) Observe(o *inventory.Object) {
 func (e *isolation) Finish(report func(t *check.Target, r check.Result)) {
 	for _, p := range e.pods {
 		if !e.hasPolicy[p.scope] {
+			if e.complete && p.scope.namespace != "" && !sysns.Exempt(p.scope.namespace) {
+				report(p.target, check.Result{Path: p.path, Message: p.unprotected()})
+			}
 			continue
 		}
 		var ingress, egress bool
@@ -192,6 +202,18 @@ func (p isolatedPod) gap(dir string, selectedBy []string) string {
 		effect = fmt.Sprintf("%s %s to any pod or address", subject, connect)
 	}
 	return fmt.Sprintf("no NetworkPolicy %s isolates %s for %s (%s; %s): %s", where, noun, dir, shown, why, effect)
+}
+
+// unprotected words the finding for a pod of a namespace that has no
+// NetworkPolicy at all (on a complete cluster scan).
+func (p isolatedPod) unprotected() string {
+	noun, subject, accept := "the pods of this template", "they", "accept"
+	if p.bare {
+		noun, subject, accept = "this pod", "it", "accepts"
+	}
+	return fmt.Sprintf("namespace %q has no NetworkPolicy at all, not even a default-deny (podSelector: {} with policyTypes "+
+		"Ingress and Egress), so nothing isolates %s: %s %s connections from any pod or address and can connect anywhere",
+		p.scope.namespace, noun, subject, accept)
 }
 
 // packedLabels holds a pod's labels as "key\x00value\x00" pairs: a

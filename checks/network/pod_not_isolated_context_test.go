@@ -1,6 +1,7 @@
 package network
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/kubeharden/kubeharden/engine"
 	"github.com/kubeharden/kubeharden/internal/checktest"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/source/manifest"
 )
 
 // shopDeployment is a Deployment in namespace shop whose pods are labelled
@@ -66,5 +68,23 @@ func TestPodNotIsolatedKeepsContextsApart(t *testing.T) {
 	slices.Sort(got)
 	if want := []string{"east Deployment/shop/api"}; !slices.Equal(got, want) {
 		t.Errorf("findings = %q, want %q", got, want)
+	}
+}
+
+// Only a whole-cluster scan proves that a namespace has no policy: on a
+// manifest scan, a policy outside the files could isolate the pods.
+func TestNoPolicyNamespaceOnlyOnClusters(t *testing.T) {
+	e, err := engine.New(engine.Options{Checks: []*check.Check{PodNotIsolated}, Now: func() time.Time { return checktest.Now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, complete := range []bool{false, true} {
+		run := e.NewRun(engine.RunOptions{Complete: complete})
+		l := manifest.Loader{}
+		l.Load(context.Background(), []string{"testdata/pod-not-isolated/fail/no-policy-namespace.yaml"}, run)
+		rep := run.Report()
+		if got, want := len(rep.Findings), map[bool]int{false: 0, true: 2}[complete]; got != want {
+			t.Errorf("complete %v: %d findings, want %d", complete, got, want)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -282,6 +283,29 @@ func TestLiveFindingsAreReportedOnceOnTheirController(t *testing.T) {
 		if !found {
 			t.Errorf("%s not reported on %s", id, name)
 		}
+	}
+	// kh-insecure has no NetworkPolicy at all: on a whole-cluster scan that
+	// is proven, and its pods are reported, once, on their controller.
+	var open []string
+	for _, f := range byCheck(rep, "pod-not-isolated") {
+		if f.Object.Ref.Namespace == "kh-insecure" {
+			open = append(open, f.Object.Ref.Kind+"/"+f.Object.Ref.Name)
+			if !strings.Contains(f.Message, "has no NetworkPolicy at all, not even a default-deny") {
+				t.Errorf("pod-not-isolated message does not name the missing default-deny: %s", f.Message)
+			}
+		}
+		if ns := f.Object.Ref.Namespace; ns == "kube-system" || ns == "kube-public" || ns == "kube-node-lease" {
+			t.Errorf("pod-not-isolated reported in system namespace %s", ns)
+		}
+	}
+	if slices.Sort(open); strings.Join(open, " ") != "Deployment/web Pod/loner" {
+		t.Errorf("pod-not-isolated reported on %v; want the Deployment and the unowned Pod of kh-insecure", open)
+	}
+	// One namespace only: the absence of a policy elsewhere proves nothing.
+	opts := admin(c)
+	opts.Namespace = "kh-insecure"
+	if n := len(byCheck(scan(t, opts), "pod-not-isolated")); n != 0 {
+		t.Errorf("pod-not-isolated fired %d times on a one-namespace scan", n)
 	}
 	for _, f := range byCheck(rep, "namespace-without-resource-quota") {
 		if n := f.Object.Ref.Name; n == "kube-system" || n == "kube-public" || n == "kube-node-lease" {
