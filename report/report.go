@@ -87,6 +87,22 @@ const (
 	// NoticeUncoveredKinds counts the objects of kinds no check looks at
 	// (custom resources, kinds of other platforms).
 	NoticeUncoveredKinds = "uncovered-kinds"
+	// NoticeNotKubernetes says a file held documents that are not
+	// Kubernetes objects (no apiVersion or kind: docker-compose.yml,
+	// package.json, a CI pipeline) and counts them; they were skipped.
+	NoticeNotKubernetes = "not-kubernetes"
+	// NoticeSpecialFile says a file met in a directory is not a regular
+	// file (a FIFO, a socket, a device) and was not read.
+	NoticeSpecialFile = "special-file"
+	// NoticeSymlinkLoop says a symlink leads back to a directory that
+	// contains it and was not followed.
+	NoticeSymlinkLoop = "symlink-loop"
+	// NoticeRepeatedPath says a path leads to a file or directory that the
+	// scan reads under another path, so it was not read twice.
+	NoticeRepeatedPath = "repeated-path"
+	// NoticeEmptyInput says a path named to the scan (a file, a directory,
+	// standard input) gave no Kubernetes object at all.
+	NoticeEmptyInput = "empty-input"
 )
 
 // Notice is something the user must know about their suppressions: an
@@ -127,6 +143,11 @@ type Summary struct {
 	Suppressed int            `json:"suppressed"`
 	Errors     int            `json:"errors"`
 	Notices    int            `json:"notices"`
+	// Skipped counts the inputs passed over unread as not Kubernetes
+	// objects: one per not-kubernetes notice (a file, or the documents of
+	// one file, that are not Kubernetes objects) and per special-file
+	// notice. The notices say which and how many documents.
+	Skipped int `json:"skipped"`
 	// PSSLevels counts pod-bearing objects by the highest level they meet.
 	PSSLevels map[string]int `json:"pssLevels"`
 	// CVEDatabase is the date of the Kubernetes CVE database the version
@@ -148,6 +169,11 @@ func (r *Report) Summarize() {
 	}
 	for _, sev := range check.Severities() {
 		s.BySeverity[sev.String()] = 0
+	}
+	for _, n := range r.Notices {
+		if n.Kind == NoticeNotKubernetes || n.Kind == NoticeSpecialFile {
+			s.Skipped++
+		}
 	}
 	for _, f := range r.Findings {
 		s.BySeverity[f.Check.Severity.String()]++

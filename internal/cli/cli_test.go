@@ -49,7 +49,7 @@ type doc struct {
 	}
 	Notices []struct{ Kind, File string }
 	Summary struct {
-		Objects, Findings, Suppressed, Errors int
+		Objects, Findings, Suppressed, Errors, Skipped int
 	}
 }
 
@@ -108,6 +108,7 @@ func TestExitCodes(t *testing.T) {
 		{"scan", f, "--checks", "no-such-check"},
 		{"scan", f, "--fail-on", "severe"},
 		{"scan", f, "--min-severity", "huge"},
+		{"scan", f, "--checks", "privileged-container", "--skip", "privileged-container"},
 		{"scan", f, "--no-such-flag"},
 		{"checks", "explain", "no-such-check"},
 		{"frobnicate"},
@@ -318,5 +319,111 @@ func TestDeployManifestsScanClean(t *testing.T) {
 	}
 	if r.code != 0 || len(d.Suppressed) != 1 || d.Suppressed[0].Check != "rbac-secrets-access" || len(d.Notices) != 0 {
 		t.Errorf("exit %d, suppressed %+v, notices %+v", r.code, d.Suppressed, d.Notices)
+	}
+}
+
+// A repository as users have it (issue 13): tool configuration next to the
+// manifests, symlinks in and out of the tree and back up it, ignored
+// trees, nested Lists, YAML 1.1 values. The scan reports what the
+// manifests hold, says what it skipped, and is no input error.
+func TestRepositoryAsUsersHaveIt(t *testing.T) {
+	fixture := filepath.Join(repo, "source", "manifest", "testdata", "repo")
+	r := run(t, "", "scan", fixture, "-o", "json")
+	d := parse(t, r)
+	if r.code != 0 || len(d.Errors) != 0 {
+		t.Fatalf("exit %d, errors %+v, stderr %s", r.code, d.Errors, r.stderr)
+	}
+	if d.Summary.Objects != 7 || d.Summary.Skipped != 4 {
+		t.Errorf("summary %+v, want 7 objects and 4 skipped files", d.Summary)
+	}
+	notices := map[string]string{}
+	for _, n := range d.Notices {
+		notices[filepath.ToSlash(strings.TrimPrefix(n.File, fixture+string(filepath.Separator)))] = n.Kind
+	}
+	for file, kind := range map[string]string{
+		"docker-compose.yml": "not-kubernetes", "package.json": "not-kubernetes", "tsconfig.json": "not-kubernetes",
+		"k8s/patch-ops.yaml": "not-kubernetes", "k8s/loop": "symlink-loop", "again": "repeated-path",
+	} {
+		if notices[file] != kind {
+			t.Errorf("no %s notice for %s: %v", kind, file, notices)
+		}
+	}
+	// The privileged pod written with YAML 1.1 booleans is checked.
+	found := map[string]int{}
+	for _, f := range d.Findings {
+		if strings.HasSuffix(f.Location.File, "yaml11.yaml") {
+			found[f.Check] = f.Location.Line
+		}
+	}
+	for check, line := range map[string]int{"privileged-container": 20, "host-pid": 11, "privilege-escalation-allowed": 21, "writable-root-filesystem": 22} {
+		if found[check] != line {
+			t.Errorf("%s on yaml11.yaml:%d, want line %d (%v)", check, found[check], line, found)
+		}
+	}
+	if r := run(t, "", "scan", fixture, "-o", "json", "--fail-on", "critical"); r.code != 1 {
+		t.Errorf("--fail-on critical: exit %d, want 1", r.code)
+	}
+	// --exclude keeps a path out, relative to the named directory.
+	d = parse(t, run(t, "", "scan", fixture, "-o", "json", "--exclude", "k8s/yaml11.yaml", "--exclude", "vendored"))
+	if d.Summary.Objects != 5 {
+		t.Errorf("--exclude: %d objects, want 5", d.Summary.Objects)
+	}
+	// The table lists the notices too.
+	if r := run(t, "", "scan", fixture); r.code != 0 || !strings.Contains(r.stdout, "not a Kubernetes object") || !strings.Contains(r.stdout, "loop") {
+		t.Errorf("table: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// A scan that reads no Kubernetes object at all fails: in CI, "0 objects
+// scanned" must not pass. An input that is empty next to one that is not
+// is a notice.
+func TestNothingScannedFails(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "docker-compose.yml", "services: {web: {image: x}}\n")
+	r := run(t, "", "scan", dir, "-o", "json")
+	d := parse(t, r)
+	if r.code != 2 || !strings.Contains(r.stderr, "no Kubernetes object") || len(d.Notices) != 2 {
+		t.Errorf("only non-Kubernetes YAML: exit %d, stderr %q, notices %+v", r.code, r.stderr, d.Notices)
+	}
+	if r := run(t, "", "scan", t.TempDir()); r.code != 2 || !strings.Contains(r.stdout, "no .yaml") {
+		t.Errorf("empty directory: exit %d\n%s", r.code, r.stdout)
+	}
+	if r := run(t, "", "scan", "-"); r.code != 2 {
+		t.Errorf("empty standard input: exit %d", r.code)
+	}
+	good := write(t, t.TempDir(), "dep.yaml", privileged)
+	r = run(t, "", "scan", dir, good, "-o", "json")
+	if d := parse(t, r); r.code != 0 || len(d.Notices) != 2 {
+		t.Errorf("an empty input next to a good one: exit %d, notices %+v", r.code, d.Notices)
+	}
+	// kubectl get in an empty namespace prints an empty List: an answer.
+	if r := run(t, "apiVersion: v1\nkind: List\nitems: []\n", "scan", "-"); r.code != 0 {
+		t.Errorf("empty List: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// A selection that leaves nothing to run is a usage error, not a pass.
+func TestZeroChecksIsAUsageError(t *testing.T) {
+	f := write(t, t.TempDir(), "dep.yaml", privileged)
+	for _, args := range [][]string{
+		{"--checks", "privileged-container", "--skip", "privileged-container"},
+		{"--checks", "image-tag-latest", "--min-severity", "critical"},
+		// Needs a whole live cluster: never runs on manifests.
+		{"--checks", "namespace-without-default-deny"},
+	} {
+		r := run(t, "", append([]string{"scan", f}, args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, "no check left to run") {
+			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
+		}
+	}
+	dir := t.TempDir()
+	write(t, dir, ".kubeharden.yaml", "minSeverity: critical\nchecks: [image-tag-latest]\n")
+	wd, _ := os.Getwd()
+	t.Cleanup(func() { os.Chdir(wd) })
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	if r := run(t, "", "scan", f); r.code != 2 || !strings.Contains(r.stderr, "no check left to run") {
+		t.Errorf("from the config file: exit %d, stderr %q", r.code, r.stderr)
 	}
 }

@@ -333,6 +333,9 @@ func (p *printer) summary(rep *report.Report) {
 	}
 	b.WriteString(fmt.Sprintf(", %d suppressed", len(rep.Suppressed)))
 	b.WriteString(", " + plural(len(rep.Errors), "input error", "input errors"))
+	if n := rep.Summary.Skipped; n > 0 {
+		b.WriteString(", " + plural(n, "file", "files") + " skipped")
+	}
 	if len(rep.Notices) > 0 {
 		b.WriteString(", " + plural(len(rep.Notices), "notice", "notices"))
 	}

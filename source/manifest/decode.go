@@ -6,16 +6,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"reflect"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"go.yaml.in/yaml/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/report"
 )
 
 // Limits bound the work one document may cause.
@@ -27,15 +31,63 @@ type Limits struct {
 	MaxNodes int
 	// MaxDepth refuses documents nested deeper than this.
 	MaxDepth int
+	// MaxTotalAliasNodes bounds the nodes that alias expansion may add in
+	// all the documents of one load together (a Loader.Load call, or one
+	// Decode call outside a load): MaxNodes alone lets many documents
+	// each stay just under it. Once it is spent, every later document that
+	// expands an alias is refused with an error at the alias; documents
+	// without aliases still load, since they cost no more than their
+	// size. Zero means DefaultLimits.MaxTotalAliasNodes; negative, no
+	// total limit.
+	MaxTotalAliasNodes int64
 }
 
 // DefaultLimits are generous for real manifests and small enough to keep a
 // hostile document from exhausting memory or time.
-var DefaultLimits = Limits{MaxDocumentBytes: 16 << 20, MaxNodes: 2_000_000, MaxDepth: 256}
+//
+// MaxTotalAliasNodes: expanding aliases costs about 45 ns of CPU per node
+// (garbage collection included, measured on 2 cores), so 20 million nodes
+// bound an attack of many alias-heavy documents to about one second: 1,000
+// documents each just under MaxNodes are now refused after 0.9 s of CPU,
+// where they took a minute. Real manifests expand a few dozen nodes per
+// anchor: a 100,000-object repository that merges a 50-node anchor into
+// every object spends a quarter of the budget.
+var DefaultLimits = Limits{MaxDocumentBytes: 16 << 20, MaxNodes: 2_000_000, MaxDepth: 256, MaxTotalAliasNodes: 20_000_000}
 
 // Decoder turns YAML or JSON streams into inventory objects.
 type Decoder struct {
 	Limits Limits
+
+	// aliases is the alias-expansion budget shared by every Decode call
+	// of one load (set by Loader.Load on its copy of the Decoder); nil
+	// gives each Decode call a budget of its own.
+	aliases *aliasBudget
+}
+
+// Noticer receives notices. An Emitter that also implements it (every
+// source.Sink does) is told about input that is skipped rather than
+// refused: documents that are not Kubernetes objects, files that are not
+// regular files, symlink loops, named inputs that hold no object.
+type Noticer interface {
+	Notice(n report.Notice)
+}
+
+// listCounter is implemented by the Loader's emitters, which count the
+// List documents of each input (an empty List is an answer, not a gap).
+type listCounter interface {
+	sawList()
+}
+
+// stream is the state of one Decode call.
+type stream struct {
+	file, source string
+	lim          Limits
+	out          Emitter
+	// nt is set when out takes notices: documents that are not Kubernetes
+	// objects are then skipped and counted, rather than reported as errors.
+	nt                        Noticer
+	skipped, unparsed, skipAt int
+	aliases                   *aliasBudget
 }
 
 // Emitter receives what a decoder finds: the part of a source.Sink that
@@ -47,13 +99,37 @@ type Emitter interface {
 }
 
 // Decode reads every document of r, named file, and emits its objects (a
-// List's items one by one) and its errors. A bad document is reported and
-// skipped; the documents after it are still decoded. The returned error is
-// only for a failure to read r.
+// List's items one by one, and the items of Lists nested in it) and its
+// errors. A bad document is reported and skipped; the documents after it
+// are still decoded. The returned error is only for a failure to read r.
+//
+// A document that does not claim to be a Kubernetes object (neither an
+// apiVersion nor a kind key at its top; a list or scalar document; one
+// that does not parse and names neither key) is, when out implements
+// Noticer, skipped and counted in one not-kubernetes notice for the
+// stream; for other emitters it stays an error, so that no document is
+// ever dropped without a word.
+//
+// Plain scalars are resolved as kubectl resolves them (sigs.k8s.io/yaml,
+// YAML 1.1): yes/no/on/off/y/n are booleans, as values and as keys.
+//
+// A reader that is not a regular file nor an in-memory buffer (a pipe,
+// standard input, a device) is read only up to its first document over
+// MaxDocumentBytes: reading stops there, since such a stream may never end.
 func (d *Decoder) Decode(r io.Reader, file, source string, out Emitter) error {
 	lim := d.Limits
 	if lim.MaxDocumentBytes <= 0 {
 		lim = DefaultLimits
+	}
+	if lim.MaxTotalAliasNodes == 0 {
+		lim.MaxTotalAliasNodes = DefaultLimits.MaxTotalAliasNodes
+	}
+	st := &stream{file: file, source: source, lim: lim, out: out, aliases: d.aliases}
+	if st.aliases == nil {
+		st.aliases = newAliasBudget(lim.MaxTotalAliasNodes)
+	}
+	if nt, ok := out.(Noticer); ok {
+		st.nt = nt
 	}
 	// Documents are parsed in batches by one parser: starting a parser per
 	// document costs more than parsing a small one. A batch that does not
@@ -63,13 +139,18 @@ func (d *Decoder) Decode(r io.Reader, file, source string, out Emitter) error {
 	size := 0
 	flush := func() {
 		if len(batch) > 0 {
-			d.batch(batch, file, source, lim, out)
+			d.batch(batch, st)
 		}
 		batch, size = nil, 0
 	}
-	err := split(r, lim.MaxDocumentBytes, func(c chunk) error {
+	err := split(r, lim.MaxDocumentBytes, !bounded(r), func(c chunk) error {
 		if c.tooBig {
-			out.Error(inventory.Error{File: file, Line: c.line, Message: fmt.Sprintf("document is larger than the %d byte limit (%d bytes); refused", lim.MaxDocumentBytes, c.size)})
+			flush()
+			msg := fmt.Sprintf("document is larger than the %d byte limit (%d bytes); refused", lim.MaxDocumentBytes, c.size)
+			if c.stopped {
+				msg = fmt.Sprintf("document is larger than the %d byte limit; refused, and reading stopped here (not a regular file: the stream may never end)", lim.MaxDocumentBytes)
+			}
+			out.Error(inventory.Error{File: file, Line: c.line, Message: msg})
 			return nil
 		}
 		batch = append(batch, c)
@@ -79,10 +160,56 @@ func (d *Decoder) Decode(r io.Reader, file, source string, out Emitter) error {
 		return nil
 	})
 	flush()
+	st.noticeSkipped()
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", file, err)
 	}
 	return nil
+}
+
+// bounded reports whether r is known to end: a regular file or an
+// in-memory reader. Other readers stop at their first oversized document.
+func bounded(r io.Reader) bool {
+	switch r := r.(type) {
+	case *os.File:
+		fi, err := r.Stat()
+		return err == nil && fi.Mode().IsRegular()
+	case *strings.Reader, *bytes.Reader, *bytes.Buffer:
+		return true
+	}
+	return false
+}
+
+// skip counts a document that is not a Kubernetes object.
+func (st *stream) skip(line int, unparsed bool) {
+	st.skipped++
+	if unparsed {
+		st.unparsed++
+	}
+	if st.skipAt == 0 {
+		st.skipAt = line
+	}
+}
+
+// noticeSkipped gives one notice for the documents of the stream that were
+// skipped as not Kubernetes objects.
+func (st *stream) noticeSkipped() {
+	if st.skipped == 0 {
+		return
+	}
+	what := "1 document is not a Kubernetes object"
+	if st.skipped > 1 {
+		what = fmt.Sprintf("%d documents are not Kubernetes objects", st.skipped)
+	}
+	why := "no apiVersion or kind"
+	switch {
+	case st.unparsed == 1 && st.skipped == 1:
+		why += ", and not valid YAML"
+	case st.unparsed > 0:
+		why += fmt.Sprintf("; %d of them not valid YAML", st.unparsed)
+	}
+	st.nt.Notice(report.Notice{Kind: report.NoticeNotKubernetes, File: st.file, Line: st.skipAt,
+		Message: fmt.Sprintf("%s (%s); skipped", what, why)})
 }
 
 // batchBytes is the size at which a batch of documents is parsed.
@@ -91,9 +218,9 @@ const batchBytes = 256 << 10
 // batch parses consecutive documents with one parser. The chunks are
 // contiguous in the file (each after the first starts with its "---"), so
 // their concatenation has the same lines, offset by the first's line.
-func (d *Decoder) batch(cs []chunk, file, source string, lim Limits, out Emitter) {
+func (d *Decoder) batch(cs []chunk, st *stream) {
 	if len(cs) == 1 {
-		d.document(cs[0], file, source, lim, out)
+		d.document(cs[0], st)
 		return
 	}
 	n := 0
@@ -110,7 +237,7 @@ func (d *Decoder) batch(cs []chunk, file, source string, lim Limits, out Emitter
 			gap := c.line - cs[i-1].endLine
 			if gap < 0 {
 				for _, c := range cs {
-					d.document(c, file, source, lim, out)
+					d.document(c, st)
 				}
 				return
 			}
@@ -123,15 +250,15 @@ func (d *Decoder) batch(cs []chunk, file, source string, lim Limits, out Emitter
 		}
 		joined.data = append(joined.data, c.data...)
 	}
-	docs, perr := parse(joined, file)
+	docs, perr := parse(joined, st.file)
 	if perr != nil {
 		for _, c := range cs {
-			d.document(c, file, source, lim, out)
+			d.document(c, st)
 		}
 		return
 	}
 	for _, n := range docs {
-		d.node(n, joined, file, source, lim, out)
+		d.node(n, joined, st)
 	}
 }
 
@@ -194,17 +321,65 @@ func parserError(msg string) bool {
 	return false
 }
 
-func (d *Decoder) document(c chunk, file, source string, lim Limits, out Emitter) {
-	docs, perr := parse(c, file)
+func (d *Decoder) document(c chunk, st *stream) {
+	docs, perr := parse(c, st.file)
 	for _, n := range docs {
-		d.node(n, c, file, source, lim, out)
+		d.node(n, c, st)
 	}
 	if perr != nil {
-		out.Error(*perr)
+		if st.nt != nil && !claimsText(c.data) {
+			st.skip(c.line, true)
+			return
+		}
+		st.out.Error(*perr)
 	}
 }
 
-func (d *Decoder) node(n *yaml.Node, c chunk, file, source string, lim Limits, out Emitter) {
+// claimKey matches an apiVersion or kind key in YAML or JSON text.
+var claimKey = regexp.MustCompile(`(?i)(^|[\s{,"'])(apiversion|kind)["']?[ \t]*:`)
+
+// claimsText reports whether the text of a document that does not parse
+// names an apiVersion or kind key: then it was meant to be a Kubernetes
+// object and its syntax error is reported; otherwise (a tsconfig.json
+// with comments, a template of another tool) it is not a Kubernetes
+// document at all.
+func claimsText(data []byte) bool {
+	return claimKey.Match(data)
+}
+
+// claims reports whether a mapping node has an apiVersion or kind key at
+// its top (in any letter case, so that a misspelt key is reported rather
+// than skipped), following merge keys.
+func claims(n *yaml.Node, depth int) bool {
+	n = resolveAlias(n)
+	if n == nil || n.Kind != yaml.MappingNode || depth > 8 {
+		return false
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := resolveAlias(n.Content[i])
+		if k == nil || k.Kind != yaml.ScalarNode {
+			continue
+		}
+		if strings.EqualFold(k.Value, "apiVersion") || strings.EqualFold(k.Value, "kind") {
+			return true
+		}
+		if k.Value == "<<" && k.ShortTag() == "!!merge" {
+			src := resolveAlias(n.Content[i+1])
+			srcs := []*yaml.Node{src}
+			if src != nil && src.Kind == yaml.SequenceNode {
+				srcs = src.Content
+			}
+			for _, s := range srcs {
+				if claims(s, depth+1) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func (d *Decoder) node(n *yaml.Node, c chunk, st *stream) {
 	if n.Kind == yaml.DocumentNode {
 		if len(n.Content) == 0 {
 			return
@@ -212,6 +387,7 @@ func (d *Decoder) node(n *yaml.Node, c chunk, file, source string, lim Limits, o
 		n = n.Content[0]
 	}
 	off := c.line - 1
+	file, out := st.file, st.out
 	fail := func(at *yaml.Node, format string, args ...any) {
 		line := c.line
 		if at != nil && at.Line > 0 {
@@ -222,12 +398,20 @@ func (d *Decoder) node(n *yaml.Node, c chunk, file, source string, lim Limits, o
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
 		return
 	}
+	if st.nt != nil && !claims(n, 0) {
+		// Not a Kubernetes object: another tool's configuration
+		// (docker-compose.yml, package.json, a CI pipeline), a list or a
+		// scalar. Skipped, and counted in the stream's notice.
+		st.skip(off+max(n.Line, 1), false)
+		return
+	}
 	if n.Kind != yaml.MappingNode {
 		fail(n, "document is not a Kubernetes object: want a mapping with apiVersion and kind")
 		return
 	}
-	conv := converter{budget: lim.MaxNodes, maxDepth: lim.MaxDepth}
-	v, err := conv.value(n, 0)
+	conv := converter{budget: st.lim.MaxNodes, maxDepth: st.lim.MaxDepth, aliases: st.aliases}
+	v, err := conv.value(n, 0, false)
+	conv.release()
 	if err != nil {
 		fail(conv.at, "%v", err)
 		return
@@ -235,27 +419,64 @@ func (d *Decoder) node(n *yaml.Node, c chunk, file, source string, lim Limits, o
 	m := v.(map[string]any)
 	kind, _ := m["kind"].(string)
 	apiVersion, _ := m["apiVersion"].(string)
-	if items, ok := m["items"].([]any); ok && strings.HasSuffix(kind, "List") {
-		itemsNode := mapValue(n, "items")
-		for i, it := range items {
-			var itNode *yaml.Node
-			if itemsNode != nil && itemsNode.Kind == yaml.SequenceNode && i < len(itemsNode.Content) {
-				itNode = resolveAlias(itemsNode.Content[i])
-			}
-			im, ok := it.(map[string]any)
-			if !ok || itNode == nil {
-				fail(itNode, "item %d of %s is not a Kubernetes object", i, kind)
-				continue
-			}
-			d.object(im, itNode, off, file, source, fail, out)
-		}
+	if items, ok := listItems(m); ok {
+		d.list(kind, items, mapValue(n, "items"), off, st, fail)
 		return
 	}
 	if kind == "" && apiVersion == "" {
-		fail(n, "document has no apiVersion and kind: not a Kubernetes object")
+		fail(n, "document has no apiVersion and kind: not a Kubernetes object%s", misspelt(m))
 		return
 	}
-	d.object(m, n, off, file, source, fail, out)
+	d.object(m, n, off, st.file, st.source, fail, out)
+}
+
+// misspelt names the keys of m that differ from apiVersion or kind only in
+// letter case, for an error message.
+func misspelt(m map[string]any) string {
+	var found []string
+	for k := range m {
+		if k != "apiVersion" && k != "kind" && (strings.EqualFold(k, "apiVersion") || strings.EqualFold(k, "kind")) {
+			found = append(found, strconv.Quote(k))
+		}
+	}
+	if len(found) == 0 {
+		return ""
+	}
+	sort.Strings(found)
+	return fmt.Sprintf(" (found %s: keys are case-sensitive)", strings.Join(found, ", "))
+}
+
+// listItems returns the items of a List (kind List or any *List kind with
+// an items list).
+func listItems(m map[string]any) ([]any, bool) {
+	kind, _ := m["kind"].(string)
+	items, ok := m["items"].([]any)
+	return items, ok && strings.HasSuffix(kind, "List")
+}
+
+// list emits the items of a List, expanding Lists nested in it (kubectl
+// flattens them too), each item at its own line.
+func (d *Decoder) list(kind string, items []any, itemsNode *yaml.Node, off int, st *stream, fail func(*yaml.Node, string, ...any)) {
+	if lc, ok := st.out.(listCounter); ok {
+		lc.sawList()
+	}
+	for i, it := range items {
+		var itNode *yaml.Node
+		if itemsNode != nil && itemsNode.Kind == yaml.SequenceNode && i < len(itemsNode.Content) {
+			itNode = resolveAlias(itemsNode.Content[i])
+		}
+		im, ok := it.(map[string]any)
+		if !ok || itNode == nil {
+			fail(itNode, "item %d of %s is not a Kubernetes object", i, kind)
+			continue
+		}
+		if sub, ok := listItems(im); ok {
+			subKind, _ := im["kind"].(string)
+			d.list(subKind, sub, mapValue(itNode, "items"), off, st, fail)
+			continue
+		}
+		d.object(im, itNode, off, st.file, st.source, fail, st.out)
+	}
 }
 
 func (d *Decoder) object(m map[string]any, n *yaml.Node, off int, file, source string, fail func(*yaml.Node, string, ...any), out Emitter) {
@@ -263,10 +484,10 @@ func (d *Decoder) object(m map[string]any, n *yaml.Node, off int, file, source s
 	apiVersion, _ := m["apiVersion"].(string)
 	switch {
 	case kind == "":
-		fail(n, "object has no kind")
+		fail(n, "object has no kind%s", misspelt(m))
 		return
 	case apiVersion == "":
-		fail(n, "%s has no apiVersion", kind)
+		fail(n, "%s has no apiVersion%s", kind, misspelt(m))
 		return
 	}
 	ref := inventory.Ref{APIVersion: apiVersion, Kind: kind}
@@ -310,18 +531,74 @@ func (d *Decoder) object(m map[string]any, n *yaml.Node, off int, file, source s
 }
 
 // converter turns a YAML node tree into the map/slice/scalar form the
-// unstructured converter reads, expanding aliases within a node budget.
+// unstructured converter reads, expanding aliases within a node budget
+// (per document) and the load's alias budget (all documents).
 type converter struct {
 	budget   int
 	maxDepth int
 	at       *yaml.Node // the node an error refers to
+	aliases  *aliasBudget
+	reserve  int64 // nodes taken from aliases and not used yet
 }
 
-func (c *converter) value(n *yaml.Node, depth int) (any, error) {
+// aliasBudget is the number of nodes alias expansion may still add in a
+// load, shared by the documents decoded concurrently.
+type aliasBudget struct {
+	limit int64
+	left  atomic.Int64
+	spent atomic.Bool
+}
+
+func newAliasBudget(limit int64) *aliasBudget {
+	b := &aliasBudget{limit: limit}
+	b.left.Store(limit)
+	return b
+}
+
+// aliasChunk is how many nodes a converter takes from the shared budget at
+// once, so that documents decoded concurrently do not contend on it.
+const aliasChunk = 1024
+
+// take counts one node that alias expansion adds.
+func (c *converter) take() bool {
+	if c.reserve > 0 {
+		c.reserve--
+		return true
+	}
+	if c.aliases == nil || c.aliases.limit < 0 {
+		return true
+	}
+	if c.aliases.spent.Load() {
+		return false
+	}
+	if c.aliases.left.Add(-aliasChunk) < 0 {
+		c.aliases.spent.Store(true)
+		return false
+	}
+	c.reserve = aliasChunk - 1
+	return true
+}
+
+// release gives back what the converter took and did not use.
+func (c *converter) release() {
+	if c.reserve > 0 && c.aliases != nil {
+		c.aliases.left.Add(c.reserve)
+		c.reserve = 0
+	}
+}
+
+// value converts n. aliased is set below an alias (and a merge key whose
+// value is an alias): those nodes are copies, counted against the load's
+// alias budget.
+func (c *converter) value(n *yaml.Node, depth int, aliased bool) (any, error) {
 	c.budget--
 	if c.budget < 0 {
 		c.at = n
 		return nil, fmt.Errorf("document expands to too many YAML nodes through aliases (an alias bomb?); refused")
+	}
+	if aliased && !c.take() {
+		c.at = n
+		return nil, fmt.Errorf("alias expansion in this scan has reached its limit of %d nodes over all documents (many alias-heavy documents: an alias bomb?); this document is refused, and so is every later one that expands an alias", c.aliases.limit)
 	}
 	if depth > c.maxDepth {
 		c.at = n
@@ -332,17 +609,17 @@ func (c *converter) value(n *yaml.Node, depth int) (any, error) {
 		if len(n.Content) == 0 {
 			return nil, nil
 		}
-		return c.value(n.Content[0], depth+1)
+		return c.value(n.Content[0], depth+1, aliased)
 	case yaml.AliasNode:
 		if n.Alias == nil {
 			c.at = n
 			return nil, fmt.Errorf("unknown alias %q", n.Value)
 		}
-		return c.value(n.Alias, depth+1)
+		return c.value(n.Alias, depth+1, true)
 	case yaml.SequenceNode:
 		s := make([]any, 0, len(n.Content))
 		for _, it := range n.Content {
-			v, err := c.value(it, depth+1)
+			v, err := c.value(it, depth+1, aliased)
 			if err != nil {
 				return nil, err
 			}
@@ -366,7 +643,7 @@ func (c *converter) value(n *yaml.Node, depth int) (any, error) {
 				c.at = k
 				return nil, fmt.Errorf("duplicate key %q: a reader and the API server may disagree on which value applies", key)
 			}
-			val, err := c.value(v, depth+1)
+			val, err := c.value(v, depth+1, aliased)
 			if err != nil {
 				return nil, err
 			}
@@ -374,6 +651,7 @@ func (c *converter) value(n *yaml.Node, depth int) (any, error) {
 		}
 		// Merge keys: explicit keys win, earlier merged maps win over later ones.
 		for _, mn := range merges {
+			viaAlias := aliased || mn.Kind == yaml.AliasNode
 			mn = resolveAlias(mn)
 			var srcs []*yaml.Node
 			switch mn.Kind {
@@ -386,7 +664,7 @@ func (c *converter) value(n *yaml.Node, depth int) (any, error) {
 				return nil, fmt.Errorf("merge key << needs a mapping or a list of mappings")
 			}
 			for _, src := range srcs {
-				mv, err := c.value(src, depth+1)
+				mv, err := c.value(src, depth+1, viaAlias)
 				if err != nil {
 					return nil, err
 				}
@@ -410,30 +688,98 @@ func (c *converter) value(n *yaml.Node, depth int) (any, error) {
 	return nil, fmt.Errorf("unsupported YAML node")
 }
 
+// key converts a mapping key as kubectl does (sigs.k8s.io/yaml): a plain
+// key that YAML 1.1 reads as a boolean or a number becomes its JSON
+// spelling ("yes" -> "true", "0x10" -> "16", "1.0" -> "1"), and a null key
+// cannot be converted.
 func (c *converter) key(k *yaml.Node) (string, error) {
 	k = resolveAlias(k)
 	if k.Kind != yaml.ScalarNode {
 		c.at = k
 		return "", fmt.Errorf("mapping key is not a scalar")
 	}
-	return k.Value, nil
+	switch k.ShortTag() {
+	case "!!str", "!!timestamp", "!!binary":
+		if b, ok := yaml11Bool(k); ok {
+			return strconv.FormatBool(b), nil
+		}
+		return k.Value, nil
+	}
+	v, err := c.scalar(k)
+	if err != nil {
+		return "", err
+	}
+	switch v := v.(type) {
+	case string:
+		return v, nil
+	case bool:
+		return strconv.FormatBool(v), nil
+	case int64:
+		return strconv.FormatInt(v, 10), nil
+	case float64:
+		s := strconv.FormatFloat(v, 'g', -1, 32)
+		switch s {
+		case "+Inf":
+			s = ".inf"
+		case "-Inf":
+			s = "-.inf"
+		case "NaN":
+			s = ".nan"
+		}
+		return s, nil
+	}
+	c.at = k
+	return "", fmt.Errorf("mapping key %q is %s, which kubectl cannot turn into a JSON key", k.Value, strings.TrimPrefix(k.ShortTag(), "!!"))
+}
+
+// yaml11Bools are the booleans of YAML 1.1 as go-yaml v2 resolves them,
+// which kubectl and Helm use through sigs.k8s.io/yaml: exactly these
+// spellings, not "yEs" or "oN".
+var yaml11Bools = map[string]bool{
+	"y": true, "Y": true, "yes": true, "Yes": true, "YES": true,
+	"true": true, "True": true, "TRUE": true,
+	"on": true, "On": true, "ON": true,
+	"n": false, "N": false, "no": false, "No": false, "NO": false,
+	"false": false, "False": false, "FALSE": false,
+	"off": false, "Off": false, "OFF": false,
+}
+
+// yaml11Bool reports whether a scalar is a YAML 1.1 boolean: a plain
+// (unquoted, untagged, not block) scalar spelt as one, or one explicitly
+// tagged !!bool. Quoted "yes" stays a string, as in kubectl.
+func yaml11Bool(n *yaml.Node) (value, ok bool) {
+	if len(n.Value) == 0 || len(n.Value) > 5 {
+		return false, false
+	}
+	switch n.Value[0] {
+	case 'y', 'Y', 'n', 'N', 't', 'T', 'f', 'F', 'o', 'O':
+	default:
+		return false, false
+	}
+	b, isBool := yaml11Bools[n.Value]
+	if !isBool {
+		return false, false
+	}
+	const notPlain = yaml.TaggedStyle | yaml.DoubleQuotedStyle | yaml.SingleQuotedStyle | yaml.LiteralStyle | yaml.FoldedStyle
+	if n.Style&notPlain == 0 || n.ShortTag() == "!!bool" {
+		return b, true
+	}
+	return false, false
 }
 
 func (c *converter) scalar(n *yaml.Node) (any, error) {
+	if b, ok := yaml11Bool(n); ok {
+		return b, nil
+	}
 	switch n.ShortTag() {
 	case "!!str", "!!binary", "!!timestamp":
 		return n.Value, nil
 	case "!!null":
 		return nil, nil
-	case "!!bool":
-		switch n.Value {
-		case "true", "True", "TRUE":
-			return true, nil
-		case "false", "False", "FALSE":
-			return false, nil
-		}
 	case "!!int":
-		if i, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+		// As go-yaml resolves them: underscores dropped, then Go's
+		// prefixes (0x, 0o, 0b) and a leading 0 for YAML 1.1 octals.
+		if i, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64); err == nil {
 			return i, nil
 		}
 	case "!!float":
@@ -503,20 +849,69 @@ func explainTypeError(m map[string]any, typed any, root *yaml.Node) (*yaml.Node,
 	if !errors.As(err, &te) || te.Field == "" {
 		return root, ""
 	}
-	at := root
-	cur := root
-	for _, seg := range strings.Split(te.Field, ".") {
-		v := mapValue(cur, seg)
-		if v == nil {
-			break
-		}
-		// Point at the key of the field, where a reader looks.
-		for i := 0; i+1 < len(cur.Content); i += 2 {
-			if cur.Content[i].Value == seg {
-				at = cur.Content[i]
-			}
-		}
-		cur = v
+	at, _ := fieldNode(root, strings.Split(te.Field, "."), te.Value)
+	if at == nil {
+		at = root
 	}
 	return at, fmt.Sprintf("field %s: want %s, got %s", te.Field, te.Type, te.Value)
+}
+
+// fieldNode finds the key of the field that a JSON type error names: the
+// path has no list indexes, so every item of a list on the way is tried,
+// and a field whose value has the JSON type the error got wins (exact);
+// failing that, it returns the deepest key reached.
+func fieldNode(n *yaml.Node, path []string, got string) (at *yaml.Node, exact bool) {
+	n = resolveAlias(n)
+	if n == nil || len(path) == 0 {
+		return nil, false
+	}
+	if n.Kind == yaml.SequenceNode {
+		var first *yaml.Node
+		for _, it := range n.Content {
+			at, exact := fieldNode(it, path, got)
+			if exact {
+				return at, true
+			}
+			if first == nil {
+				first = at
+			}
+		}
+		return first, false
+	}
+	k, v := findKey(n, path[0], 0)
+	if k == nil {
+		return nil, false
+	}
+	if len(path) == 1 {
+		return k, jsonType(v) == got
+	}
+	if at, exact := fieldNode(v, path[1:], got); at != nil {
+		return at, exact
+	}
+	return k, false
+}
+
+// jsonType names the JSON type a node converts to, as encoding/json's
+// errors name it.
+func jsonType(n *yaml.Node) string {
+	n = resolveAlias(n)
+	if n == nil {
+		return ""
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "object"
+	case yaml.SequenceNode:
+		return "array"
+	}
+	c := converter{budget: 1, maxDepth: 1}
+	switch v, _ := c.scalar(n); v.(type) {
+	case bool:
+		return "bool"
+	case int64, float64:
+		return "number"
+	case string:
+		return "string"
+	}
+	return ""
 }

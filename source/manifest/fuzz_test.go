@@ -20,6 +20,14 @@ func FuzzDecode(f *testing.F) {
 		"\xEF\xBB\xBFapiVersion: v1\r\nkind: Secret\r\n",
 		"{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"spec\":{\"replicas\":\"x\"}}",
 		"apiVersion: v1\nkind: Pod\nspec: [unclosed\n",
+		// Nested Lists, as kubectl get of several kinds prints them.
+		"apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items:\n  - apiVersion: apps/v1\n    kind: DeploymentList\n    items:\n    - {apiVersion: apps/v1, kind: Deployment, metadata: {name: d}}\n  - {apiVersion: v1, kind: ConfigMap, metadata: {name: c}}\n",
+		"{\"kind\":\"List\",\"apiVersion\":\"v1\",\"items\":[{\"kind\":\"PodList\",\"items\":[{\"apiVersion\":\"v1\",\"kind\":\"Pod\"}]},3]}",
+		// YAML 1.1 values and keys, as kubectl reads them.
+		"apiVersion: v1\nkind: Pod\nmetadata: {name: y, labels: {on: yes}}\nspec:\n  hostPID: on\n  containers:\n  - name: a\n    securityContext: {privileged: Y, readOnlyRootFilesystem: off}\n    env: [{name: A, value: no}]\n",
+		"apiVersion: v1\nkind: ConfigMap\ndata: {0777: !!bool yes, ~: x, 1.0: n}\n",
+		// Not Kubernetes objects: another tool's YAML, JSON with comments.
+		"services:\n  web: {image: x}\n---\n- op: add\n---\n{\n  // c\n  \"a\": [1,],\n}\n",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -37,6 +45,20 @@ func FuzzDecode(f *testing.F) {
 			if e.File != "fuzz.yaml" || e.Line < 1 || e.Line > lines+1 || strings.TrimSpace(e.Message) == "" {
 				t.Fatalf("bad error position %+v for %d-line input", e, lines)
 			}
+		}
+		// With an emitter that takes notices, documents that are not
+		// Kubernetes objects become one notice, within the input too.
+		var s sink
+		if err := d.Decode(bytes.NewReader(data), "fuzz.yaml", "file", &s); err != nil {
+			t.Fatalf("read error from an in-memory reader: %v", err)
+		}
+		for _, n := range s.notices {
+			if n.File != "fuzz.yaml" || n.Line < 1 || n.Line > lines+1 {
+				t.Fatalf("bad notice position %+v for %d-line input", n, lines)
+			}
+		}
+		if len(s.objects) != len(c.objects) {
+			t.Fatalf("%d objects with notices, %d without", len(s.objects), len(c.objects))
 		}
 		for _, o := range c.objects {
 			for _, p := range []string{"metadata.name", "spec.template.spec.containers[0].securityContext.privileged", "spec.containers[1]", `metadata.annotations["a.b/c"]`} {

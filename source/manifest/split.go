@@ -16,6 +16,8 @@ type chunk struct {
 	size    int64
 	tooBig  bool
 	endLine int
+	// stopped is set on an oversized chunk after which reading stopped.
+	stopped bool
 }
 
 var bom = []byte{0xEF, 0xBB, 0xBF}
@@ -61,8 +63,11 @@ func blank(data []byte) (empty, directive bool) {
 }
 
 // split reads a YAML stream and calls emit for each document, in order,
-// holding at most one document (bounded by max bytes) in memory.
-func split(r io.Reader, max int64, emit func(c chunk) error) error {
+// holding at most one document (bounded by max bytes) in memory. An
+// oversized document is emitted as tooBig; with stop set (a stream that
+// may never end: a pipe, a device) reading then stops, otherwise it goes
+// on with the next document.
+func split(r io.Reader, max int64, stop bool, emit func(c chunk) error) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var (
 		cur     chunk
@@ -108,6 +113,14 @@ func split(r io.Reader, max int64, emit func(c chunk) error) error {
 				long = append(long, part...)
 			}
 			longSize += int64(len(part))
+			if stop && cur.size+longSize > max {
+				// Over the limit in the middle of a line (/dev/zero
+				// has no end of line): stop.
+				cur.size += longSize
+				cur.tooBig, cur.data, cur.stopped = true, nil, true
+				cur.endLine = lineNo + 1
+				return emit(cur)
+			}
 			continue
 		}
 		line := part
@@ -156,6 +169,10 @@ func split(r io.Reader, max int64, emit func(c chunk) error) error {
 					cur.data = append(cur.data, line...)
 				}
 			}
+		}
+		if stop && cur.tooBig {
+			cur.stopped, cur.endLine = true, lineNo
+			return emit(cur)
 		}
 		if err == io.EOF {
 			return flush(lineNo + 1)

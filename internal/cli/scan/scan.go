@@ -49,6 +49,8 @@ type flags struct {
 	allContexts bool
 	namespace   string
 	timeout     time.Duration
+
+	exclude []string
 }
 
 // NewCommand builds the scan command.
@@ -61,8 +63,11 @@ func NewCommand(streams cmdutil.Streams, version string) *cobra.Command {
 			"multi-document, Lists), standard input (-), Helm charts (directories with Chart.yaml)\n" +
 			"and Kustomize roots (directories with kustomization.yaml); or, with --cluster, the live\n" +
 			"cluster of the current kubeconfig context (or of every context with --all-contexts).\n\n" +
+			"Directories are walked following symlinks; hidden files and directories, paths matched\n" +
+			"by --exclude or by a .kubehardenignore file (gitignore syntax) and files that are not\n" +
+			"Kubernetes objects (docker-compose.yml, package.json...) are skipped, the last with a notice.\n\n" +
 			"Exit codes: 0 nothing at or above --fail-on; 1 findings at or above --fail-on;\n" +
-			"2 usage, configuration or input errors.",
+			"2 usage, configuration or input errors, or no Kubernetes object in any given input.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runE(cmd.Context(), streams, version, f, cmd.Flags().Changed, args)
 		},
@@ -88,18 +93,34 @@ func NewCommand(streams cmdutil.Streams, version string) *cobra.Command {
 	fl.BoolVar(&f.allContexts, "all-contexts", false, "scan every context of the kubeconfig, concurrently")
 	fl.StringVarP(&f.namespace, "namespace", "n", "", "scan only this namespace (cluster-scoped kinds and cluster-wide checks are then skipped)")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "give up a cluster scan after this long (exit 2, naming what is missing)")
+	fl.StringArrayVar(&f.exclude, "exclude", nil, "skip paths matching this gitignore-style pattern in directories, relative to the named directory (repeatable)")
 	return cmd
 }
 
-// selectChecks applies --checks, --skip and --min-severity to the catalogue.
-func selectChecks(plan *kscan.Plan, only, skip []string, minSeverity string) error {
+// selectChecks applies --checks, --skip and --min-severity to the
+// catalogue. A selection that leaves no check to run on this kind of scan
+// is a usage error: a scan that checks nothing must not pass.
+func selectChecks(plan *kscan.Plan, only, skip []string, minSeverity string, runs func(*check.Check) bool) error {
 	minSev, err := check.ParseSeverity(minSeverity)
 	if err != nil {
 		return cmdutil.Usage("--min-severity: %v", err)
 	}
 	plan.Only, plan.Skip, plan.MinSeverity = only, skip, minSev
-	if _, err := plan.Select(); err != nil {
+	selected, err := plan.Select()
+	if err != nil {
 		return cmdutil.Usage("%v", err)
+	}
+	n := 0
+	for _, c := range selected {
+		if runs(c) {
+			n++
+		}
+	}
+	switch {
+	case len(selected) == 0:
+		return cmdutil.Usage("no check left to run: --checks, --skip and --min-severity %s (from the flags or the config file) exclude every check", minSeverity)
+	case n == 0:
+		return cmdutil.Usage("no check left to run: the %d selected checks cannot run on this scan (checks that need a whole live cluster do not run on manifests or with --namespace; manifest-only checks do not run on a cluster)", len(selected))
 	}
 	return nil
 }
@@ -145,6 +166,8 @@ func runE(ctx context.Context, streams cmdutil.Streams, version string, f *flags
 		return cmdutil.Usage("nothing to scan: give files or directories, - for standard input, or --cluster")
 	case !f.cluster && (f.allContexts || f.context != "" || f.namespace != "" || f.kubeconfig != ""):
 		return cmdutil.Usage("--kubeconfig, --context, --all-contexts and --namespace need --cluster")
+	case f.cluster && len(f.exclude) > 0:
+		return cmdutil.Usage("--exclude applies to files and directories, not to --cluster")
 	case f.allContexts && f.context != "":
 		return cmdutil.Usage("--context and --all-contexts exclude each other")
 	}
@@ -175,7 +198,16 @@ func runE(ctx context.Context, streams cmdutil.Streams, version string, f *flags
 		failOn = cfg.FailOn
 	}
 	plan := kscan.Plan{Exceptions: cfg.Exceptions, Now: time.Now, TuneGC: true}
-	if err := selectChecks(&plan, only, skip, minSev); err != nil {
+	// The checks this kind of scan runs (as the engine decides): checks
+	// that need a whole cluster run only on an unrestricted cluster scan,
+	// manifest-only checks never on a cluster.
+	runs := func(c *check.Check) bool {
+		if f.cluster {
+			return !c.ManifestOnly && (!c.NeedsCluster || f.namespace == "")
+		}
+		return !c.NeedsCluster
+	}
+	if err := selectChecks(&plan, only, skip, minSev, runs); err != nil {
 		return err
 	}
 	threshold, err := failThreshold(failOn)
@@ -197,7 +229,7 @@ func runE(ctx context.Context, streams cmdutil.Streams, version string, f *flags
 		ctx = cctx
 		plan.Sources = []source.Source{cluster.Source{Options: copts}}
 	} else {
-		loader := &manifest.Loader{Stdin: streams.In, Renderers: dirRenderers(f)}
+		loader := &manifest.Loader{Stdin: streams.In, Renderers: dirRenderers(f), Exclude: f.exclude}
 		plan.Sources = []source.Source{manifest.Source{Loader: loader, Paths: args}}
 	}
 	if spills[f.output] {
@@ -221,10 +253,25 @@ func runE(ctx context.Context, streams cmdutil.Streams, version string, f *flags
 	return exitFor(rep, threshold)
 }
 
-// exitFor decides the exit code: input errors win over findings.
+// exitFor decides the exit code: input errors win over findings, and a
+// scan that read no object at all while a named input held none fails too
+// (exit 2): in CI, "0 objects scanned" from a wrong path, a renamed
+// directory or a chart that renders nothing must not pass. An empty List
+// (kubectl get in an empty namespace) is an answer, not an empty input.
 func exitFor(rep *report.Report, threshold check.Severity) error {
 	if len(rep.Errors) > 0 {
 		return &cmdutil.ExitError{Code: 2}
+	}
+	if rep.Summary.Objects == 0 {
+		var empty []string
+		for _, n := range rep.Notices {
+			if n.Kind == report.NoticeEmptyInput {
+				empty = append(empty, n.File)
+			}
+		}
+		if len(empty) > 0 {
+			return &cmdutil.ExitError{Code: 2, Err: fmt.Errorf("no Kubernetes object found in %s: nothing was checked", strings.Join(empty, ", "))}
+		}
 	}
 	if threshold > 0 && rep.CountAtLeast(threshold) > 0 {
 		return &cmdutil.ExitError{Code: 1}
