@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/kubeharden/kubeharden/check"
@@ -68,7 +67,13 @@ type Spill struct {
 	pss      []*pss.Result
 	pssIdx   map[*pss.Result]int
 
+	// entries are the objects not yet written as a sorted run; runs are
+	// those written (an external sort: memory holds at most runEntries
+	// entries, however many objects there are).
 	entries []entry
+	runs    []run
+	runSize int
+	handles int32
 	// extra holds the cross-object findings by handle, kept in memory.
 	extra  map[int32][]*Finding
 	sorted bool
@@ -81,7 +86,7 @@ type Spill struct {
 
 // NewSpill starts a spilled report whose findings come from checks.
 func NewSpill(store Store, checks []*check.Check) *Spill {
-	s := &Spill{store: store, w: bufio.NewWriterSize(store, 256<<10), checkIdx: map[*check.Check]int{}, extra: map[int32][]*Finding{},
+	s := &Spill{store: store, w: bufio.NewWriterSize(store, 256<<10), runSize: runEntries, checkIdx: map[*check.Check]int{}, extra: map[int32][]*Finding{},
 		pssIdx: map[*pss.Result]int{}, bySeverity: map[check.Severity]int{}, pssLevels: map[string]int{}}
 	for i, c := range checks {
 		s.checks = append(s.checks, c)
@@ -106,13 +111,12 @@ func (s *Spill) Add(o *Object, found, silenced []*Finding) int {
 		}
 	}
 	s.buf = b
-	h := int32(len(s.entries))
-	s.entries = append(s.entries, entry{context: o.Origin.Context, file: o.Origin.File, line: int32(o.Origin.Line), key: o.Ref.String(),
-		off: s.off, size: int32(len(b)), found: int32(len(found)), silent: int32(len(silenced)), handle: h})
-	if s.err == nil {
-		_, s.err = s.w.Write(b)
-	}
-	s.off += int64(len(b))
+	h := s.handles
+	s.handles++
+	e := entry{context: o.Origin.Context, file: o.Origin.File, line: int32(o.Origin.Line), key: o.Ref.String(),
+		off: s.off, size: int32(len(b)), found: int32(len(found)), silent: int32(len(silenced)), handle: h}
+	s.write(b)
+	s.addEntry(e)
 	s.listed++
 	if o.PSS != nil {
 		s.pssLevels[o.PSS.Level]++
@@ -122,14 +126,23 @@ func (s *Spill) Add(o *Object, found, silenced []*Finding) int {
 	}
 	s.found += len(found)
 	s.silent += len(silenced)
-	return len(s.entries) - 1
+	return int(h)
+}
+
+// write appends b to the store.
+func (s *Spill) write(b []byte) {
+	if s.err == nil {
+		_, s.err = s.w.Write(b)
+	}
+	s.off += int64(len(b))
 }
 
 // AddUnlisted records an object that is not in the object list but has
 // findings of cross-object checks, and returns its handle.
 func (s *Spill) AddUnlisted(o *Object) int {
-	h := int32(len(s.entries))
-	s.entries = append(s.entries, entry{context: o.Origin.Context, file: o.Origin.File, line: int32(o.Origin.Line),
+	h := s.handles
+	s.handles++
+	s.addEntry(entry{context: o.Origin.Context, file: o.Origin.File, line: int32(o.Origin.Line),
 		key: o.Ref.String(), off: -1, handle: h})
 	return int(h)
 }
@@ -153,7 +166,7 @@ func (s *Spill) finish() error {
 		if s.err == nil {
 			s.err = s.w.Flush()
 		}
-		sort.SliceStable(s.entries, func(i, j int) bool { return s.entries[i].less(&s.entries[j]) })
+		sortEntries(s.entries)
 		for _, fs := range s.extra {
 			sortFindings(fs)
 		}
@@ -184,8 +197,18 @@ func (s *Spill) each(all, wantFound bool, fn func(o *Object, fs []*Finding) erro
 	}
 	var rd []byte
 	var fs []*Finding
-	for i := range s.entries {
-		e := &s.entries[i]
+	it, err := s.iter()
+	if err != nil {
+		return err
+	}
+	for {
+		e, err := it.next()
+		if err != nil {
+			return err
+		}
+		if e == nil {
+			break
+		}
 		n := int(e.silent)
 		if wantFound {
 			n = int(e.found)
@@ -333,8 +356,18 @@ func (r *Report) Materialize() error {
 		return err
 	}
 	rd := []byte(nil)
-	for i := range s.entries {
-		e := &s.entries[i]
+	it, err := s.iter()
+	if err != nil {
+		return err
+	}
+	for {
+		e, err := it.next()
+		if err != nil {
+			return err
+		}
+		if e == nil {
+			break
+		}
 		var o *Object
 		if e.off >= 0 {
 			var err error
