@@ -119,9 +119,11 @@ type Framework string
 
 // The frameworks kubeharden maps its checks to.
 const (
-	// CIS is the CIS Kubernetes Benchmark (v1.10 numbering).
+	// CIS is the CIS Kubernetes Benchmark (CISVersion numbering); the
+	// ID is a recommendation number, the Title its title.
 	CIS Framework = "CIS"
-	// NSA is the NSA-CISA Kubernetes Hardening Guide (v1.2).
+	// NSA is the NSA-CISA Kubernetes Hardening Guide (NSAVersion); the ID
+	// is a main section, the Title one of its subsections.
 	NSA Framework = "NSA-CISA"
 	// PSS is the Kubernetes Pod Security Standards; the ID is the
 	// pod-security-admission check ID, the Title its level.

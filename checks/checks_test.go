@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/pod-security-admission/policy"
+
 	"github.com/kubeharden/kubeharden/check"
 )
 
@@ -22,11 +24,40 @@ rbac-anonymous-binding rbac-default-sa-binding netpol-allow-all pod-not-isolated
 ingress-nginx-snippet ingress-cors-wildcard service-nodeport service-external-ips namespace-without-pss-enforce
 workload-in-default-namespace namespace-without-resource-quota namespace-without-limit-range
 namespace-without-default-deny rbac-dangling-subject kubernetes-version-vulnerable kubernetes-version-eol
-rbac-broad-group-binding rbac-workload-update`)
+rbac-broad-group-binding rbac-workload-update secret-env-reference windows-host-process rbac-pv-create
+rbac-system-masters-binding`)
 
 func TestCatalogueIsValid(t *testing.T) {
 	if err := check.Validate(All()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Every framework reference names a control of the framework version
+// kubeharden follows (check/frameworks.go): a CIS Benchmark v1.12
+// recommendation under its own title, an NSA-CISA Hardening Guide v1.2
+// section with one of its subsections as the title, or a
+// pod-security-admission check with its level, looked up in the library
+// itself so the references cannot drift from what admission enforces.
+func TestReferencesKnown(t *testing.T) {
+	if err := check.ValidateRefs(All()); err != nil {
+		t.Error(err)
+	}
+	levels := map[string]string{}
+	for _, c := range policy.DefaultChecks() {
+		levels[string(c.ID)] = string(c.Level)
+	}
+	for _, c := range All() {
+		for _, r := range c.Refs {
+			if r.Framework != check.PSS {
+				continue
+			}
+			if level, ok := levels[r.ID]; !ok {
+				t.Errorf("check %s: PSS %q is not a check of k8s.io/pod-security-admission", c.ID, r.ID)
+			} else if r.Title != level {
+				t.Errorf("check %s: PSS %s is a %s check in k8s.io/pod-security-admission, not %q", c.ID, r.ID, level, r.Title)
+			}
+		}
 	}
 }
 

@@ -24,7 +24,7 @@ var SecretInEnv = registry.Add(&check.Check{
 	Title:    "Credential in a container environment variable",
 	Severity: check.High,
 	Refs: []check.Ref{
-		{Framework: check.CIS, ID: "5.4.1", Title: "Prefer using secrets as files over secrets as environment variables"},
+		{Framework: check.CIS, ID: "5.4.2", Title: "Consider external secret storage"},
 		{Framework: check.NSA, ID: "Network separation and hardening", Title: "Secrets"},
 	},
 	Description: "A literal env value is part of the workload's spec: it sits in the manifest and its Git history, in " +

@@ -29,7 +29,7 @@ var ServiceAccountTokenAutomounted = registry.Add(&check.Check{
 	Severity: check.Medium,
 	Refs: []check.Ref{
 		{Framework: check.CIS, ID: "5.1.6", Title: "Ensure that Service Account Tokens are only mounted where necessary"},
-		{Framework: check.NSA, ID: "Pod security", Title: "Protecting Pod service account tokens"},
+		{Framework: check.NSA, ID: "Kubernetes Pod security", Title: "Protecting Pod service account tokens"},
 	},
 	Description: "A mounted token lets every process in the pod call the Kubernetes API as the pod's service account. " +
 		"Most applications never talk to the API, but an attacker who gets code execution in one reads the token from " +

@@ -40,7 +40,7 @@ var NamespaceWithoutDefaultDeny = registry.Add(&check.Check{
 	Title:    "Namespace has no default-deny NetworkPolicy",
 	Severity: check.Medium,
 	Refs: []check.Ref{
-		{Framework: check.CIS, ID: "5.3.2", Title: "Ensure that all Namespaces have Network Policies defined"},
+		{Framework: check.CIS, ID: "5.3.2", Title: "Ensure that all Namespaces have NetworkPolicies defined"},
 		{Framework: check.NSA, ID: "Network separation and hardening", Title: "Network policies"},
 	},
 	Description: "Pods accept traffic from, and send traffic to, anything until a NetworkPolicy selects them. A default-deny " +

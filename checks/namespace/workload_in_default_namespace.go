@@ -18,7 +18,7 @@ var WorkloadInDefaultNamespace = registry.Add(&check.Check{
 	Title:    "Workload in the default namespace",
 	Severity: check.Low,
 	Refs: []check.Ref{
-		{Framework: check.CIS, ID: "5.7.4", Title: "The default namespace should not be used"},
+		{Framework: check.CIS, ID: "5.6.4", Title: "The default namespace should not be used"},
 		{Framework: check.NSA, ID: "Network separation and hardening", Title: "Namespaces"},
 	},
 	Description: "The default namespace is where everything lands that was not given a namespace, so it mixes unrelated " +

@@ -21,7 +21,7 @@ var IngressCORSWildcard = registry.Add(&check.Check{
 	Title:    "Ingress allows CORS from any origin",
 	Severity: check.Low,
 	Refs: []check.Ref{
-		{Framework: check.NSA, ID: "Upgrading and application security practices"},
+		{Framework: check.NSA, ID: "Upgrading and application security practices", Title: "Upgrading and application security practices"},
 	},
 	Description: "With enable-cors and a wildcard origin, ingress-nginx answers every cross-origin request with " +
 		"Access-Control-Allow-Origin: *, so any web page a user visits can call the service from the user's browser " +

@@ -21,7 +21,6 @@ var IngressNginxSnippet = registry.Add(&check.Check{
 	Title:    "Ingress uses an ingress-nginx snippet annotation",
 	Severity: check.High,
 	Refs: []check.Ref{
-		{Framework: check.CIS, ID: "5.1.2", Title: "Minimize access to secrets"},
 		{Framework: check.NSA, ID: "Authentication and authorization", Title: "Role-based access control"},
 	},
 	Description: "ingress-nginx copies the configuration-snippet, server-snippet, stream-snippet, auth-snippet and " +

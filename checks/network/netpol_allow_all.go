@@ -35,7 +35,7 @@ var NetpolAllowAll = registry.Add(&check.Check{
 	Title:    "NetworkPolicy rule allows all traffic",
 	Severity: check.High,
 	Refs: []check.Ref{
-		{Framework: check.CIS, ID: "5.3.2", Title: "Ensure that all Namespaces have Network Policies defined"},
+		{Framework: check.CIS, ID: "5.3.2", Title: "Ensure that all Namespaces have NetworkPolicies defined"},
 		{Framework: check.NSA, ID: "Network separation and hardening", Title: "Network policies"},
 	},
 	Description: "A NetworkPolicy rule with no peers, or with a peer matching every address (ipBlock 0.0.0.0/0 or ::/0 " +

@@ -54,7 +54,7 @@ var PodNotIsolated = registry.Add(&check.Check{
 	Title:    "Pod not isolated by any NetworkPolicy",
 	Severity: check.Medium,
 	Refs: []check.Ref{
-		{Framework: check.CIS, ID: "5.3.2", Title: "Ensure that all Namespaces have Network Policies defined"},
+		{Framework: check.CIS, ID: "5.3.2", Title: "Ensure that all Namespaces have NetworkPolicies defined"},
 		{Framework: check.NSA, ID: "Network separation and hardening", Title: "Network policies"},
 	},
 	Description: "Kubernetes pods are non-isolated until a NetworkPolicy isolates them, separately for each direction: " +

@@ -17,8 +17,8 @@ var CapabilitiesNotDropped = registry.Add(&check.Check{
 	Severity: check.Medium,
 	Refs: []check.Ref{
 		{Framework: check.CIS, ID: "5.2.8", Title: "Minimize the admission of containers with the NET_RAW capability"},
-		{Framework: check.CIS, ID: "5.2.10", Title: "Minimize the admission of containers with capabilities assigned"},
-		{Framework: check.NSA, ID: "Pod security", Title: "Hardening container environments"},
+		{Framework: check.CIS, ID: "5.2.9", Title: "Minimize the admission of containers with capabilities assigned"},
+		{Framework: check.NSA, ID: "Kubernetes Pod security", Title: "Pod security enforcement"},
 		{Framework: check.PSS, ID: "capabilities_restricted", Title: "restricted"},
 	},
 	Description: "Container runtimes grant a default set of Linux capabilities - among them NET_RAW (forging packets " +

@@ -16,8 +16,8 @@ var DangerousCapabilitiesAdded = registry.Add(&check.Check{
 	Severity: check.High,
 	Refs: []check.Ref{
 		{Framework: check.CIS, ID: "5.2.8", Title: "Minimize the admission of containers with the NET_RAW capability"},
-		{Framework: check.CIS, ID: "5.2.9", Title: "Minimize the admission of containers with added capabilities"},
-		{Framework: check.NSA, ID: "Pod security", Title: "Hardening container environments"},
+		{Framework: check.CIS, ID: "5.2.9", Title: "Minimize the admission of containers with capabilities assigned"},
+		{Framework: check.NSA, ID: "Kubernetes Pod security", Title: "Pod security enforcement"},
 		{Framework: check.PSS, ID: "capabilities_baseline", Title: "baseline"},
 		{Framework: check.PSS, ID: "capabilities_restricted", Title: "restricted"},
 	},

@@ -14,7 +14,7 @@ var HostIPC = registry.Add(&check.Check{
 	Severity: check.High,
 	Refs: []check.Ref{
 		{Framework: check.CIS, ID: "5.2.4", Title: "Minimize the admission of containers wishing to share the host IPC namespace"},
-		{Framework: check.NSA, ID: "Pod security", Title: "Pod security enforcement"},
+		{Framework: check.NSA, ID: "Kubernetes Pod security", Title: "Pod security enforcement"},
 		{Framework: check.PSS, ID: "hostNamespaces", Title: "baseline"},
 	},
 	Description: "With hostIPC the pod's containers share System V IPC objects and POSIX message queues and shared " +

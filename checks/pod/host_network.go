@@ -14,7 +14,7 @@ var HostNetwork = registry.Add(&check.Check{
 	Severity: check.High,
 	Refs: []check.Ref{
 		{Framework: check.CIS, ID: "5.2.5", Title: "Minimize the admission of containers wishing to share the host network namespace"},
-		{Framework: check.NSA, ID: "Pod security", Title: "Pod security enforcement; network separation and hardening"},
+		{Framework: check.NSA, ID: "Kubernetes Pod security", Title: "Pod security enforcement"},
 		{Framework: check.PSS, ID: "hostNamespaces", Title: "baseline"},
 	},
 	Description: "With hostNetwork the pod uses the node's network stack: it can reach services bound to the node's " +

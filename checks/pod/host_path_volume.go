@@ -13,8 +13,8 @@ var HostPathVolume = registry.Add(&check.Check{
 	Title:    "Pod mounts a host path",
 	Severity: check.Critical,
 	Refs: []check.Ref{
-		{Framework: check.CIS, ID: "5.2.12", Title: "Minimize the admission of HostPath volumes"},
-		{Framework: check.NSA, ID: "Pod security", Title: "Pod security enforcement"},
+		{Framework: check.CIS, ID: "5.2.11", Title: "Minimize the admission of HostPath volumes"},
+		{Framework: check.NSA, ID: "Kubernetes Pod security", Title: "Pod security enforcement"},
 		{Framework: check.PSS, ID: "hostPathVolumes", Title: "baseline"},
 	},
 	Description: "A hostPath volume exposes part of the node's filesystem to the pod. Depending on the path it leaks the " +

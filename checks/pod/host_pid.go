@@ -14,7 +14,7 @@ var HostPID = registry.Add(&check.Check{
 	Severity: check.Critical,
 	Refs: []check.Ref{
 		{Framework: check.CIS, ID: "5.2.3", Title: "Minimize the admission of containers wishing to share the host process ID namespace"},
-		{Framework: check.NSA, ID: "Pod security", Title: "Pod security enforcement"},
+		{Framework: check.NSA, ID: "Kubernetes Pod security", Title: "Pod security enforcement"},
 		{Framework: check.PSS, ID: "hostNamespaces", Title: "baseline"},
 	},
 	Description: "With hostPID the pod's containers see every process on the node and its command line, which often " +

@@ -13,8 +13,8 @@ var HostPort = registry.Add(&check.Check{
 	Title:    "Container binds a host port",
 	Severity: check.Medium,
 	Refs: []check.Ref{
-		{Framework: check.CIS, ID: "5.2.13", Title: "Minimize the admission of containers which use HostPorts"},
-		{Framework: check.NSA, ID: "Network separation and hardening", Title: "Network policies"},
+		{Framework: check.CIS, ID: "5.2.12", Title: "Minimize the admission of containers which use HostPorts"},
+		{Framework: check.NSA, ID: "Kubernetes Pod security", Title: "Pod security enforcement"},
 		{Framework: check.PSS, ID: "hostPorts", Title: "baseline"},
 	},
 	Description: "A hostPort publishes the container on that port of every node it is scheduled to, outside of " +

@@ -14,7 +14,7 @@ var PrivilegeEscalationAllowed = registry.Add(&check.Check{
 	Severity: check.High,
 	Refs: []check.Ref{
 		{Framework: check.CIS, ID: "5.2.6", Title: "Minimize the admission of containers with allowPrivilegeEscalation"},
-		{Framework: check.NSA, ID: "Pod security", Title: "Non-root containers; pod security enforcement"},
+		{Framework: check.NSA, ID: "Kubernetes Pod security", Title: "Pod security enforcement"},
 		{Framework: check.PSS, ID: "allowPrivilegeEscalation", Title: "restricted"},
 	},
 	Description: "Unless allowPrivilegeEscalation is false, the container's processes run without the kernel's " +

@@ -17,7 +17,7 @@ var PrivilegedContainer = registry.Add(&check.Check{
 	Severity: check.Critical,
 	Refs: []check.Ref{
 		{Framework: check.CIS, ID: "5.2.2", Title: "Minimize the admission of privileged containers"},
-		{Framework: check.NSA, ID: "Pod security", Title: "Non-root containers; hardening container environments"},
+		{Framework: check.NSA, ID: "Kubernetes Pod security", Title: "Pod security enforcement"},
 		{Framework: check.PSS, ID: "privileged", Title: "baseline"},
 	},
 	Description: "A privileged container has all Linux capabilities, sees every host device and is not confined " +

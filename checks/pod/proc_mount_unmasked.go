@@ -15,8 +15,8 @@ var ProcMountUnmasked = registry.Add(&check.Check{
 	Title:    "Container unmasks /proc",
 	Severity: check.High,
 	Refs: []check.Ref{
-		{Framework: check.CIS, ID: "5.7.3", Title: "Apply security context to your pods and containers"},
-		{Framework: check.NSA, ID: "Pod security", Title: "Hardening container environments"},
+		{Framework: check.CIS, ID: "5.6.3", Title: "Apply SecurityContext to your Pods and Containers"},
+		{Framework: check.NSA, ID: "Kubernetes Pod security", Title: "Pod security enforcement"},
 		{Framework: check.PSS, ID: "procMount", Title: "baseline"},
 		{Framework: check.PSS, ID: "procMount_restricted", Title: "restricted"},
 	},

@@ -19,7 +19,7 @@ var RunAsRoot = registry.Add(&check.Check{
 	Severity: check.High,
 	Refs: []check.Ref{
 		{Framework: check.CIS, ID: "5.2.7", Title: "Minimize the admission of root containers"},
-		{Framework: check.NSA, ID: "Pod security", Title: "Non-root containers and rootless container engines"},
+		{Framework: check.NSA, ID: "Kubernetes Pod security", Title: `"Non-root" containers and "rootless" container engines`},
 		{Framework: check.PSS, ID: "runAsNonRoot", Title: "restricted"},
 		{Framework: check.PSS, ID: "runAsUser", Title: "restricted"},
 	},

@@ -16,8 +16,8 @@ var SeccompNotRuntimeDefault = registry.Add(&check.Check{
 	Title:    "Container runs without a seccomp profile",
 	Severity: check.Medium,
 	Refs: []check.Ref{
-		{Framework: check.CIS, ID: "5.7.2", Title: "Ensure that the seccomp profile is set to docker/default in your pod definitions"},
-		{Framework: check.NSA, ID: "Pod security", Title: "Hardening container environments"},
+		{Framework: check.CIS, ID: "5.6.2", Title: "Ensure that the seccomp profile is set to docker/default in your Pod definitions"},
+		{Framework: check.NSA, ID: "Kubernetes Pod security", Title: "Hardening container environments"},
 		{Framework: check.PSS, ID: "seccompProfile_restricted", Title: "restricted"},
 		{Framework: check.PSS, ID: "seccompProfile_baseline", Title: "baseline"},
 	},

@@ -16,8 +16,8 @@ var UnsafeSysctls = registry.Add(&check.Check{
 	Title:    "Pod sets unsafe sysctls",
 	Severity: check.High,
 	Refs: []check.Ref{
-		{Framework: check.CIS, ID: "5.7.3", Title: "Apply security context to your pods and containers"},
-		{Framework: check.NSA, ID: "Pod security", Title: "Pod security enforcement"},
+		{Framework: check.CIS, ID: "5.6.3", Title: "Apply SecurityContext to your Pods and Containers"},
+		{Framework: check.NSA, ID: "Kubernetes Pod security", Title: "Pod security enforcement"},
 		{Framework: check.PSS, ID: "sysctls", Title: "baseline"},
 	},
 	Description: "Sysctls tune the kernel. Only a small set is known to be namespaced and isolated from the rest of " +

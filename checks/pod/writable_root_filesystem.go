@@ -13,8 +13,8 @@ var WritableRootFilesystem = registry.Add(&check.Check{
 	Title:    "Container root filesystem is writable",
 	Severity: check.Medium,
 	Refs: []check.Ref{
-		{Framework: check.CIS, ID: "5.7.3", Title: "Apply security context to your pods and containers"},
-		{Framework: check.NSA, ID: "Pod security", Title: "Immutable container file systems"},
+		{Framework: check.CIS, ID: "5.6.3", Title: "Apply SecurityContext to your Pods and Containers"},
+		{Framework: check.NSA, ID: "Kubernetes Pod security", Title: "Immutable container file systems"},
 	},
 	Description: "A writable root filesystem lets an intruder change the container's own binaries, libraries and " +
 		"configuration, drop tools and persist a foothold for as long as the container lives. A read-only root " +

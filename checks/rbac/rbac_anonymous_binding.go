@@ -22,7 +22,8 @@ var RBACAnonymousBinding = registry.Add(&check.Check{
 	Title:    "Binding grants access to anonymous users",
 	Severity: check.Critical,
 	Refs: []check.Ref{
-		{Framework: check.NSA, ID: "Authentication and authorization", Title: "Anonymous requests; role-based access control"},
+		{Framework: check.NSA, ID: "Authentication and authorization", Title: "Authentication"},
+		{Framework: check.NSA, ID: "Authentication and authorization", Title: "Role-based access control"},
 	},
 	Description: "Reports RoleBindings and ClusterRoleBindings whose subjects include the User system:anonymous or the Group " +
 		"system:unauthenticated (or system:anonymous). Requests without credentials are authenticated as exactly these, so " +

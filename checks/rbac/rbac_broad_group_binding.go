@@ -60,7 +60,7 @@ var RBACBroadGroupBinding = registry.Add(&check.Check{
 	Title:    "Binding grants write access to every user or service account",
 	Severity: check.High,
 	Refs: []check.Ref{
-		{Framework: check.NSA, ID: "Authentication and authorization", Title: "Role-based access control; least privilege"},
+		{Framework: check.NSA, ID: "Authentication and authorization", Title: "Role-based access control"},
 	},
 	Description: "Reports RoleBindings and ClusterRoleBindings that grant a role able to change objects (edit, admin, " +
 		"cluster-admin, or a Role or ClusterRole of the scan with create, update, patch, delete or privilege verbs) to the " +

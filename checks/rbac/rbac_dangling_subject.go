@@ -40,7 +40,7 @@ var RBACDanglingSubject = registry.Add(&check.Check{
 	Title:    "Binding names a ServiceAccount that does not exist",
 	Severity: check.Medium,
 	Refs: []check.Ref{
-		{Framework: check.NSA, ID: "Authentication and authorization", Title: "Service accounts; role-based access control"},
+		{Framework: check.NSA, ID: "Authentication and authorization", Title: "Role-based access control"},
 	},
 	Description: "Reports RoleBindings and ClusterRoleBindings with a ServiceAccount subject that does not exist in the " +
 		"scanned cluster, usually left behind when an application was uninstalled or renamed. RBAC matches subjects by " +

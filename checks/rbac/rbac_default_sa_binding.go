@@ -23,7 +23,7 @@ var RBACDefaultSABinding = registry.Add(&check.Check{
 	Severity: check.Medium,
 	Refs: []check.Ref{
 		{Framework: check.CIS, ID: "5.1.5", Title: "Ensure that default service accounts are not actively used"},
-		{Framework: check.NSA, ID: "Authentication and authorization", Title: "Service accounts; role-based access control"},
+		{Framework: check.NSA, ID: "Authentication and authorization", Title: "Role-based access control"},
 	},
 	Description: "Reports RoleBindings and ClusterRoleBindings whose subjects include a namespace's default service account, as a " +
 		"ServiceAccount named default or as the User system:serviceaccount:<namespace>:default. Every pod that names no " +

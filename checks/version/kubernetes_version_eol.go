@@ -17,7 +17,7 @@ var KubernetesVersionEOL = registry.Add(&check.Check{
 	Title:    "Kubernetes minor release is past end of life",
 	Severity: check.Medium,
 	Refs: []check.Ref{
-		{Framework: check.NSA, ID: "Upgrading and application security practices", Title: "Keep Kubernetes on a supported, patched release"},
+		{Framework: check.NSA, ID: "Upgrading and application security practices", Title: "Upgrading and application security practices"},
 	},
 	Description: "The minor release of the API server's /version (kubeharden's APIServer object) and of each node's " +
 		"status.nodeInfo.kubeletVersion is looked up in kubeharden's release lifecycle data. Upstream Kubernetes patches " +

@@ -20,7 +20,7 @@ var KubernetesVersionVulnerable = registry.Add(&check.Check{
 	Title:    "Kubernetes version has known vulnerabilities",
 	Severity: check.High,
 	Refs: []check.Ref{
-		{Framework: check.NSA, ID: "Upgrading and application security practices", Title: "Promptly apply security patches and updates"},
+		{Framework: check.NSA, ID: "Upgrading and application security practices", Title: "Upgrading and application security practices"},
 	},
 	Description: "The API server's /version (kubeharden's APIServer object) and each node's status.nodeInfo.kubeletVersion are " +
 		"compared with kubeharden's offline database of Kubernetes CVEs, which records for every advisory the affected and first " +

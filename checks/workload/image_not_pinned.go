@@ -17,7 +17,7 @@ var ImageNotPinned = registry.Add(&check.Check{
 	Severity: check.Low,
 	Refs: []check.Ref{
 		{Framework: check.CIS, ID: "5.5.1", Title: "Configure Image Provenance using ImagePolicyWebhook admission controller"},
-		{Framework: check.NSA, ID: "Pod security", Title: "Building secure container images"},
+		{Framework: check.NSA, ID: "Kubernetes Pod security", Title: "Building secure container images"},
 	},
 	Description: "Tags are mutable: whoever can push to the repository can move app:1.4.2 to different content, and " +
 		"nodes that pull later run it. Only a digest identifies the exact image that was built, scanned and signed, so " +

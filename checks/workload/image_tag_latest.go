@@ -17,8 +17,7 @@ var ImageTagLatest = registry.Add(&check.Check{
 	Title:    "Image uses the latest tag or no tag",
 	Severity: check.Medium,
 	Refs: []check.Ref{
-		{Framework: check.CIS, ID: "5.5.1", Title: "Configure Image Provenance using ImagePolicyWebhook admission controller"},
-		{Framework: check.NSA, ID: "Pod security", Title: "Building secure container images"},
+		{Framework: check.NSA, ID: "Kubernetes Pod security", Title: "Building secure container images"},
 	},
 	Description: "\"latest\" (and a missing tag, which means the same) is a moving pointer: each node pulls whatever " +
 		"the registry serves when the pod starts, so replicas can run different code, a rollback does not roll back, " +
