@@ -21,7 +21,7 @@ test: kube-bins
 kube-bins:
 	./hack/kube/build.sh
 
-# Scan time and peak memory against a bare YAML decode, at 1k/10k/100k
+# Scan time and peak memory against a bare YAML decode, at 1k/10k/100k/1M
 # objects; BASELINE=REV also measures the kubeharden of git revision REV.
 bench:
 	$(GO) run ./hack/bench $(if $(BASELINE),-baseline $(BASELINE))

@@ -7,6 +7,7 @@
 package check
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"regexp"
@@ -74,6 +75,64 @@ type Env struct {
 	// every namespace): there, the absence of an object is proven, and a
 	// cross-object check may report what a namespace lacks.
 	Complete bool
+	// NewLog, when set, returns a Log for one cross-object evaluation; the
+	// engine sets it so that large runs keep such records outside memory.
+	NewLog func() Log
+}
+
+// Log holds the records a cross-object check needs at Finish, one per
+// object it observed (a pod and its labels, say), so that their number
+// does not decide the memory a scan needs: a run that spills keeps them in
+// its store. Records are appended by Observe and read back, in order, by
+// Finish; a record may hold a Target (inventory.Stub.AppendBinary).
+type Log interface {
+	Append(rec []byte)
+	// Each calls fn with every record in order; rec is valid only during
+	// the call.
+	Each(fn func(rec []byte) error) error
+}
+
+// Log returns a new Log for a cross-object evaluation of this run.
+func (e *Env) Log() Log {
+	if e == nil || e.NewLog == nil {
+		return &MemLog{}
+	}
+	return e.NewLog()
+}
+
+// MemLog is a Log in memory: records packed in one growing buffer.
+type MemLog struct {
+	buf []byte
+}
+
+// Append adds a record.
+func (l *MemLog) Append(rec []byte) {
+	l.buf = binary.AppendUvarint(l.buf, uint64(len(rec)))
+	l.buf = append(l.buf, rec...)
+}
+
+// Each calls fn with every record in order.
+func (l *MemLog) Each(fn func(rec []byte) error) error { return EachRecord(l.buf, fn) }
+
+// Bytes returns the encoded records (for a Log that moves them elsewhere).
+func (l *MemLog) Bytes() []byte { return l.buf }
+
+// Reset empties the log, keeping its buffer.
+func (l *MemLog) Reset() { l.buf = l.buf[:0] }
+
+// EachRecord calls fn with every record of a buffer MemLog-encoded.
+func EachRecord(b []byte, fn func(rec []byte) error) error {
+	for len(b) > 0 {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			return errors.New("log record is corrupt")
+		}
+		if err := fn(b[k : k+int(n)]); err != nil {
+			return err
+		}
+		b = b[k+int(n):]
+	}
+	return nil
 }
 
 // DB returns the vulnerability database of the run.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kubeharden/kubeharden/check"
+	"github.com/kubeharden/kubeharden/inventory"
 	"github.com/kubeharden/kubeharden/kinds"
 	"github.com/kubeharden/kubeharden/report"
 )
@@ -17,6 +18,12 @@ func (r *Run) Report() *report.Report {
 	defer r.mu.Unlock()
 	for i, se := range r.setEvals {
 		r.finishSet(r.setChecks[i], se)
+	}
+	for _, l := range r.logs {
+		if l.err != nil {
+			r.errors = append(r.errors, inventory.Error{File: "kubeharden", Message: fmt.Sprintf("cross-object checks could not read back what they recorded: %v; their findings are incomplete", l.err)})
+			break
+		}
 	}
 	rep := &report.Report{
 		Checks:     r.checks,
@@ -49,10 +56,12 @@ func (r *Run) finishSet(c *check.Check, se check.SetEval) {
 			return
 		}
 		key := objectKey{t.Origin.Context, t.Ref}
-		ro := r.stubs[t]
-		if ro == nil {
-			// Not evaluated (or spilled): the finding names the object by
-			// its stub; a spilled report puts it back on its object.
+		var ro *report.Object
+		if r.spill == nil && t.Handle >= 0 && t.Handle < len(r.handleObjs) {
+			ro = r.handleObjs[t.Handle]
+		} else {
+			// Spilled, or not in the report: the finding names the object
+			// by its stub; a spilled report puts it back on its object.
 			ro = &report.Object{Ref: t.Ref, Origin: t.Origin}
 		}
 		ign := r.ignoreByID[key]
@@ -66,10 +75,13 @@ func (r *Run) finishSet(c *check.Check, se check.SetEval) {
 		f.Suppressed = r.e.suppress(c, t.Ref, ign, r.now, r)
 		switch {
 		case r.spill != nil:
-			h, ok := r.stubIdx[t]
-			if !ok {
-				h = r.spill.AddUnlisted(ro)
-				r.stubIdx[t] = h
+			h := t.Handle
+			if h < 0 {
+				var ok bool
+				if h, ok = r.unlistedHandles[key]; !ok {
+					h = r.spill.AddUnlisted(ro)
+					r.unlistedHandles[key] = h
+				}
 			}
 			r.spill.AddFinding(h, f)
 		case f.Suppressed != nil:

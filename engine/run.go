@@ -63,31 +63,41 @@ type Run struct {
 	// uncovered counts the objects of kinds no check looks at.
 	uncovered map[string]int
 	strings   interner
-	// stubs maps the objects set checks pinned to their report entries;
-	// with a spill, stubIdx maps them to their spill handles instead.
-	stubs   map[*inventory.Stub]*report.Object
-	spill   *report.Spill
-	stubIdx map[*inventory.Stub]int
+	// Objects that cross-object checks observe get a handle, which the
+	// stubs they pin carry: an index into handleObjs for a report in
+	// memory, the spill's handle for a spilled one. unlistedHandles are
+	// the spill handles of objects only cross-object findings name.
+	handleObjs      []*report.Object
+	spill           *report.Spill
+	unlistedHandles map[objectKey]int
+	logs            []*spillLog
 }
 
 // NewRun starts a run.
 func (e *Engine) NewRun(opts RunOptions) *Run {
 	r := &Run{
-		e:          e,
-		opts:       opts,
-		now:        e.now(),
-		sets:       map[*kinds.Type][]int{},
-		hits:       map[*Exception]*exceptionHits{},
-		droppedPSS: map[string]int{},
-		ignoreByID: map[objectKey]*ignoreRecord{},
-		unlisted:   map[string]map[*kinds.Type]bool{},
-		uncovered:  map[string]int{},
-		stubs:      map[*inventory.Stub]*report.Object{},
-		stubIdx:    map[*inventory.Stub]int{},
+		e:               e,
+		opts:            opts,
+		now:             e.now(),
+		sets:            map[*kinds.Type][]int{},
+		hits:            map[*Exception]*exceptionHits{},
+		droppedPSS:      map[string]int{},
+		ignoreByID:      map[objectKey]*ignoreRecord{},
+		unlisted:        map[string]map[*kinds.Type]bool{},
+		uncovered:       map[string]int{},
+		unlistedHandles: map[objectKey]int{},
 	}
 	env := *e.env
 	env.Complete = opts.Complete
 	r.env = &env
+	if opts.Spill != nil {
+		r.spill = report.NewSpill(opts.Spill, nil)
+		r.env.NewLog = func() check.Log {
+			l := &spillLog{sp: r.spill}
+			r.logs = append(r.logs, l)
+			return l
+		}
+	}
 	for _, x := range e.exceptions {
 		r.hits[x] = &exceptionHits{}
 	}
@@ -106,8 +116,8 @@ func (e *Engine) NewRun(opts RunOptions) *Run {
 			r.sets[k] = append(r.sets[k], idx)
 		}
 	}
-	if opts.Spill != nil {
-		r.spill = report.NewSpill(opts.Spill, r.checks)
+	if r.spill != nil {
+		r.spill.SetChecks(r.checks)
 	}
 	return r
 }
@@ -188,14 +198,14 @@ func (r *Run) Object(o *inventory.Object) {
 		r.ignores = append(r.ignores, ev.ign)
 		r.ignoreByID[objectKey{o.Origin.Context, o.Ref}] = ev.ign
 	}
-	for _, i := range r.sets[ev.typ] {
-		r.setEvals[i].Observe(o)
-	}
-	if st := o.Pinned(); st != nil {
+	if sets := r.sets[ev.typ]; len(sets) > 0 {
 		if r.spill == nil {
-			r.stubs[st] = ev.object
-		} else if handle >= 0 {
-			r.stubIdx[st] = handle
+			handle = len(r.handleObjs)
+			r.handleObjs = append(r.handleObjs, ev.object)
+		}
+		o.SetHandle(handle)
+		for _, i := range sets {
+			r.setEvals[i].Observe(o)
 		}
 	}
 }

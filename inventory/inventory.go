@@ -114,6 +114,7 @@ type Object struct {
 	pod     *PodTemplate
 	podDone bool
 	stub    *Stub
+	handle  int // engine handle + 1; 0: none
 }
 
 // Locate resolves a field path to a Location; objects without a locator

@@ -11,7 +11,10 @@ type Stub struct {
 	// Annotations holds only the object's kubeharden.io/* annotations
 	// (and its pod template's), which decide suppression.
 	Annotations map[string]string
-	located     []located
+	// Handle is the engine's handle for the object (see Object.SetHandle),
+	// -1 when it has none.
+	Handle  int
+	located []located
 }
 
 type located struct {
@@ -25,7 +28,7 @@ type located struct {
 // another check) adds paths to the same stub.
 func (o *Object) Pin(paths ...string) *Stub {
 	if o.stub == nil {
-		o.stub = &Stub{Ref: o.Ref, Origin: o.Origin}
+		o.stub = &Stub{Ref: o.Ref, Origin: o.Origin, Handle: o.handle - 1}
 		add := func(m map[string]string) {
 			for k, v := range m {
 				if strings.HasPrefix(k, "kubeharden.io/") {
@@ -57,6 +60,11 @@ func (o *Object) Pin(paths ...string) *Stub {
 	}
 	return o.stub
 }
+
+// SetHandle gives the object the engine's handle, which stubs pinned
+// afterwards carry (so that a stub decoded from a check.Log finds its
+// object again).
+func (o *Object) SetHandle(h int) { o.handle = h + 1 }
 
 // Pinned returns the object's stub if a check pinned it, or nil.
 func (o *Object) Pinned() *Stub { return o.stub }

@@ -34,12 +34,22 @@ type Store interface {
 type entry struct {
 	context, file string // shared between objects
 	key           string // Ref.String()
-	off           int64  // -1: no record (not in the object list)
+	off           int64  // where the record is
 	line          int32
 	size          int32
 	found, silent int32
-	handle        int32 // index in the order of Add, for the extras
+	handle        int32 // the object's handle: its records share it
+	kind          uint8 // what the record is
 }
+
+// Kinds of records. An object's records share its sort key and handle and
+// sort in this order, so that reading the index back gives each object's
+// records together.
+const (
+	kindObject   uint8 = iota // an object of the list, with its findings
+	kindUnlisted              // an object only cross-object findings name
+	kindExtra                 // one cross-object finding
+)
 
 func (e *entry) less(o *entry) bool {
 	if e.context != o.context {
@@ -74,10 +84,8 @@ type Spill struct {
 	runs    []run
 	runSize int
 	handles int32
-	// extra holds the cross-object findings by handle, kept in memory.
-	extra  map[int32][]*Finding
-	sorted bool
-	buf    []byte
+	sorted  bool
+	buf     []byte
 
 	listed, found, silent int
 	bySeverity            map[check.Severity]int
@@ -86,19 +94,73 @@ type Spill struct {
 
 // NewSpill starts a spilled report whose findings come from checks.
 func NewSpill(store Store, checks []*check.Check) *Spill {
-	s := &Spill{store: store, w: bufio.NewWriterSize(store, 256<<10), runSize: runEntries, checkIdx: map[*check.Check]int{}, extra: map[int32][]*Finding{},
+	s := &Spill{store: store, w: bufio.NewWriterSize(store, 256<<10), runSize: runEntries, checkIdx: map[*check.Check]int{},
 		pssIdx: map[*pss.Result]int{}, bySeverity: map[check.Severity]int{}, pssLevels: map[string]int{}}
+	s.SetChecks(checks)
+	return s
+}
+
+// SetChecks sets the checks findings may come from (before the first Add).
+func (s *Spill) SetChecks(checks []*check.Check) {
+	s.checks, s.checkIdx = nil, map[*check.Check]int{}
 	for i, c := range checks {
 		s.checks = append(s.checks, c)
 		s.checkIdx[c] = i
 	}
-	return s
 }
 
-// Add writes an object and its findings and returns the object's handle
-// for AddFinding. listed says whether the object appears in the object
-// list.
+// Block locates bytes written with WriteBlock.
+type Block struct {
+	Off  int64
+	Size int
+}
+
+// WriteBlock appends b to the store (for records that cross-object checks
+// keep, see check.Log) and says where it is.
+func (s *Spill) WriteBlock(b []byte) Block {
+	blk := Block{Off: s.off, Size: len(b)}
+	s.write(b)
+	return blk
+}
+
+// ReadBlock reads a block back into buf (grown as needed).
+func (s *Spill) ReadBlock(b Block, buf []byte) ([]byte, error) {
+	if s.err == nil {
+		s.err = s.w.Flush()
+	}
+	if s.err != nil {
+		return buf, s.err
+	}
+	if cap(buf) < b.Size {
+		buf = make([]byte, b.Size)
+	}
+	buf = buf[:b.Size]
+	if _, err := s.store.ReadAt(buf, b.Off); err != nil {
+		return buf, fmt.Errorf("reading the spilled report: %w", err)
+	}
+	return buf, nil
+}
+
+// Add writes an object of the object list and its findings, and returns
+// the object's handle for AddFinding.
 func (s *Spill) Add(o *Object, found, silenced []*Finding) int {
+	h := s.handles
+	s.handles++
+	s.record(o, found, silenced, h, kindObject)
+	s.listed++
+	if o.PSS != nil {
+		s.pssLevels[o.PSS.Level]++
+	}
+	for _, f := range found {
+		s.bySeverity[f.Check.Severity]++
+	}
+	s.found += len(found)
+	s.silent += len(silenced)
+	return int(h)
+}
+
+// record writes one record: the object and the given findings.
+func (s *Spill) record(o *Object, found, silenced []*Finding, h int32, kind uint8) {
 	sortFindings(found)
 	sortFindings(silenced)
 	b := s.buf[:0]
@@ -111,22 +173,10 @@ func (s *Spill) Add(o *Object, found, silenced []*Finding) int {
 		}
 	}
 	s.buf = b
-	h := s.handles
-	s.handles++
 	e := entry{context: o.Origin.Context, file: o.Origin.File, line: int32(o.Origin.Line), key: o.Ref.String(),
-		off: s.off, size: int32(len(b)), found: int32(len(found)), silent: int32(len(silenced)), handle: h}
+		off: s.off, size: int32(len(b)), found: int32(len(found)), silent: int32(len(silenced)), handle: h, kind: kind}
 	s.write(b)
 	s.addEntry(e)
-	s.listed++
-	if o.PSS != nil {
-		s.pssLevels[o.PSS.Level]++
-	}
-	for _, f := range found {
-		s.bySeverity[f.Check.Severity]++
-	}
-	s.found += len(found)
-	s.silent += len(silenced)
-	return int(h)
 }
 
 // write appends b to the store.
@@ -142,34 +192,33 @@ func (s *Spill) write(b []byte) {
 func (s *Spill) AddUnlisted(o *Object) int {
 	h := s.handles
 	s.handles++
-	s.addEntry(entry{context: o.Origin.Context, file: o.Origin.File, line: int32(o.Origin.Line),
-		key: o.Ref.String(), off: -1, handle: h})
+	s.record(o, nil, nil, h, kindUnlisted)
 	return int(h)
 }
 
 // AddFinding adds a finding of a cross-object check to the object with
-// the given handle. The finding stays in memory.
+// the given handle. Its Object must name that object (the same reference
+// and origin); the report puts it back on the object when read. Like every
+// record it goes to the store: cross-object findings take no memory either.
 func (s *Spill) AddFinding(handle int, f *Finding) {
-	h := int32(handle)
-	s.extra[h] = append(s.extra[h], f)
+	fs := []*Finding{f}
 	if f.Suppressed == nil {
+		s.record(f.Object, fs, nil, int32(handle), kindExtra)
 		s.found++
 		s.bySeverity[f.Check.Severity]++
 	} else {
+		s.record(f.Object, nil, fs, int32(handle), kindExtra)
 		s.silent++
 	}
 }
 
-// finish flushes the store and orders the objects.
+// finish flushes the store and orders the entries still in memory.
 func (s *Spill) finish() error {
 	if !s.sorted {
 		if s.err == nil {
 			s.err = s.w.Flush()
 		}
 		sortEntries(s.entries)
-		for _, fs := range s.extra {
-			sortFindings(fs)
-		}
 		s.sorted = true
 	}
 	return s.err
@@ -187,20 +236,17 @@ func (s *Spill) pssIndex(r *pss.Result) int {
 	return len(s.pss)
 }
 
-// each reads the objects back in order. fn receives each object with its
-// findings (want found) or suppressed findings (want silenced), merged with
-// the cross-object findings and sorted; objects that have none of those
-// are skipped unless all is set.
-func (s *Spill) each(all, wantFound bool, fn func(o *Object, fs []*Finding) error) error {
+// eachGroup calls fn with the entries of each object, in report order:
+// its object record first (if any), then its cross-object findings.
+func (s *Spill) eachGroup(fn func(g []entry) error) error {
 	if err := s.finish(); err != nil {
 		return fmt.Errorf("reading the spilled report: %w", err)
 	}
-	var rd []byte
-	var fs []*Finding
 	it, err := s.iter()
 	if err != nil {
 		return err
 	}
+	var g []entry
 	for {
 		e, err := it.next()
 		if err != nil {
@@ -209,63 +255,89 @@ func (s *Spill) each(all, wantFound bool, fn func(o *Object, fs []*Finding) erro
 		if e == nil {
 			break
 		}
-		n := int(e.silent)
-		if wantFound {
-			n = int(e.found)
-		}
-		extras := s.extra[e.handle]
-		extra := 0
-		for _, f := range extras {
-			if (f.Suppressed == nil) == wantFound {
-				extra++
-			}
-		}
-		if (!all && n+extra == 0) || (all && e.off < 0) {
-			continue
-		}
-		var o *Object
-		fs = fs[:0]
-		if e.off >= 0 {
-			var err error
-			if rd, err = s.read(rd, e); err != nil {
+		if len(g) > 0 && g[0].handle != e.handle {
+			if err := fn(g); err != nil {
 				return err
 			}
-			var found, silenced []*Finding
-			o, found, silenced, err = s.decode(rd, all)
+			g = g[:0]
+		}
+		g = append(g, *e)
+	}
+	if len(g) > 0 {
+		return fn(g)
+	}
+	return nil
+}
+
+// group decodes the records of one object: the object and its findings
+// and suppressed findings, sorted, every finding pointing at the object.
+// The object is nil when no record of the group is wanted.
+func (s *Spill) group(g []entry, rd *[]byte, wantFound, wantSilent bool) (o *Object, found, silenced []*Finding, err error) {
+	for i := range g {
+		e := &g[i]
+		if e.kind != kindObject && e.kind != kindUnlisted && !(wantFound && e.found > 0) && !(wantSilent && e.silent > 0) {
+			continue
+		}
+		if *rd, err = s.read(*rd, e); err != nil {
+			return nil, nil, nil, err
+		}
+		obj, fs, ss, err := s.decode(*rd, !wantFound && !wantSilent)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if o == nil || e.kind != kindExtra {
+			o = obj
+		}
+		found, silenced = append(found, fs...), append(silenced, ss...)
+	}
+	for _, fs := range [][]*Finding{found, silenced} {
+		for _, f := range fs {
+			f.Object = o
+		}
+		if len(g) > 1 {
+			sortFindings(fs)
+		}
+	}
+	return o, found, silenced, nil
+}
+
+// each reads the objects back in order. fn receives each object with its
+// findings (want found) or suppressed findings, sorted; objects that have
+// none are skipped unless all is set, which yields the objects of the
+// list without their findings.
+func (s *Spill) each(all, wantFound bool, fn func(o *Object, fs []*Finding) error) error {
+	var rd []byte
+	return s.eachGroup(func(g []entry) error {
+		if all {
+			if g[0].kind != kindObject {
+				return nil
+			}
+			o, _, _, err := s.group(g[:1], &rd, false, false)
 			if err != nil {
 				return err
 			}
+			return fn(o, nil)
+		}
+		n := 0
+		for _, e := range g {
 			if wantFound {
-				fs = append(fs, found...)
+				n += int(e.found)
 			} else {
-				fs = append(fs, silenced...)
+				n += int(e.silent)
 			}
 		}
-		if all {
-			if err := fn(o, nil); err != nil {
-				return err
-			}
-			continue
+		if n == 0 {
+			return nil
 		}
-		for _, f := range extras {
-			if (f.Suppressed == nil) == wantFound {
-				if o == nil {
-					o = f.Object
-				}
-				fs = append(fs, f)
-			}
-		}
-		if extra > 0 {
-			for _, f := range fs {
-				f.Object = o
-			}
-			sortFindings(fs)
-		}
-		if err := fn(o, fs); err != nil {
+		o, found, silenced, err := s.group(g, &rd, wantFound, !wantFound)
+		if err != nil {
 			return err
 		}
-	}
-	return nil
+		if wantFound {
+			return fn(o, found)
+		}
+		return fn(o, silenced)
+	})
 }
 
 // read reads an entry's record into buf (grown as needed).
@@ -351,49 +423,20 @@ func (r *Report) Materialize() error {
 	}
 	var objects []*Object
 	var findings, suppressed []*Finding
-	s := r.spill
-	if err := s.finish(); err != nil {
-		return err
-	}
-	rd := []byte(nil)
-	it, err := s.iter()
-	if err != nil {
-		return err
-	}
-	for {
-		e, err := it.next()
+	var rd []byte
+	err := r.spill.eachGroup(func(g []entry) error {
+		o, fs, ss, err := r.spill.group(g, &rd, true, true)
 		if err != nil {
 			return err
 		}
-		if e == nil {
-			break
-		}
-		var o *Object
-		if e.off >= 0 {
-			var err error
-			if rd, err = s.read(rd, e); err != nil {
-				return err
-			}
-			var found, silenced []*Finding
-			if o, found, silenced, err = s.decode(rd, false); err != nil {
-				return err
-			}
-			findings = append(findings, found...)
-			suppressed = append(suppressed, silenced...)
-		}
-		for _, f := range s.extra[e.handle] {
-			if o != nil {
-				f.Object = o
-			}
-			if f.Suppressed == nil {
-				findings = append(findings, f)
-			} else {
-				suppressed = append(suppressed, f)
-			}
-		}
-		if e.off >= 0 {
+		findings, suppressed = append(findings, fs...), append(suppressed, ss...)
+		if g[0].kind == kindObject {
 			objects = append(objects, o)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	sortFindings(findings)
 	sortFindings(suppressed)

@@ -32,7 +32,10 @@ func lessEntry(a, b *entry) bool {
 	if b.less(a) {
 		return false
 	}
-	return a.handle < b.handle
+	if a.handle != b.handle {
+		return a.handle < b.handle
+	}
+	return a.kind < b.kind
 }
 
 func sortEntries(es []entry) {
@@ -58,7 +61,7 @@ func (s *Spill) flushRun() {
 		b = appendString(b, e.file)
 		b = appendString(b, e.key)
 		b = binary.AppendUvarint(b, uint64(e.off+1)) // -1: no record
-		for _, v := range []int32{e.line, e.size, e.found, e.silent, e.handle} {
+		for _, v := range []int32{e.line, e.size, e.found, e.silent, e.handle, int32(e.kind)} {
 			b = binary.AppendUvarint(b, uint64(uint32(v)))
 		}
 		s.write(b)
@@ -133,7 +136,7 @@ func (c *runCursor) next() (*entry, error) {
 		return nil, fmt.Errorf("reading the spilled report's index: %w", err)
 	}
 	e.off = int64(off) - 1
-	var vs [5]int32
+	var vs [6]int32
 	for i := range vs {
 		v, err := binary.ReadUvarint(c.r)
 		if err != nil {
@@ -141,7 +144,7 @@ func (c *runCursor) next() (*entry, error) {
 		}
 		vs[i] = int32(uint32(v))
 	}
-	e.line, e.size, e.found, e.silent, e.handle = vs[0], vs[1], vs[2], vs[3], vs[4]
+	e.line, e.size, e.found, e.silent, e.handle, e.kind = vs[0], vs[1], vs[2], vs[3], vs[4], uint8(vs[5])
 	c.context, c.file = e.context, e.file
 	c.cur = e
 	return &c.cur, nil

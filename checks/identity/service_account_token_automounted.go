@@ -2,7 +2,6 @@ package identity
 
 import (
 	"fmt"
-	"sort"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -39,7 +38,7 @@ var ServiceAccountTokenAutomounted = registry.Add(&check.Check{
 		"pods inherit it. For the pods that do need the API, use a dedicated ServiceAccount with a minimal Role and set " +
 		"automountServiceAccountToken: true on those pods only.",
 	Kinds: kinds.Join(kinds.Pods, kinds.List(kinds.ServiceAccount)),
-	Set:   func(*check.Env) check.SetEval { return &tokenEval{accounts: map[saKey]bool{}} },
+	Set:   func(env *check.Env) check.SetEval { return &tokenEval{accounts: map[saKey]bool{}, pending: env.Log()} },
 })
 
 // saKey names a service account of one scanned cluster: context,
@@ -59,20 +58,15 @@ func podServiceAccount(p *inventory.PodTemplate) (name, path string) {
 	return "default", ""
 }
 
-// pendingPod is a pod whose token depends on its ServiceAccount.
-type pendingPod struct {
-	target *check.Target
-	sa     saKey
-	path   string
-	// explicit is true when the pod spec sets automountServiceAccountToken: true.
-	explicit bool
-}
-
 type tokenEval struct {
 	// accounts maps each scanned ServiceAccount to whether every
 	// declaration of it disables automounting.
 	accounts map[saKey]bool
-	pending  []pendingPod
+	// pending holds, per pod whose token depends on its ServiceAccount,
+	// a record: the pod's target, the account's name, the path to report
+	// and whether the pod spec sets automountServiceAccountToken: true.
+	pending check.Log
+	rec     []byte
 }
 
 func (e *tokenEval) Observe(o *inventory.Object) {
@@ -95,29 +89,39 @@ func (e *tokenEval) Observe(o *inventory.Object) {
 		return
 	}
 	path := p.SpecPath
+	explicit := 0
 	if a != nil {
-		path = p.At("automountServiceAccountToken")
+		path, explicit = p.At("automountServiceAccountToken"), 1
 	}
-	e.pending = append(e.pending, pendingPod{target: check.Pin(o, path), sa: saKey{o.Origin.Context, o.Namespace, name}, path: path, explicit: a != nil})
+	e.rec = check.Pin(o, path).AppendBinary(e.rec[:0])
+	e.rec = inventory.AppendString(e.rec, name)
+	e.rec = inventory.AppendString(e.rec, path)
+	e.rec = inventory.AppendInt(e.rec, explicit)
+	e.pending.Append(e.rec)
 }
 
 func (e *tokenEval) Finish(report func(t *check.Target, r check.Result)) {
-	sort.SliceStable(e.pending, func(i, j int) bool { return e.pending[i].target.Ref.String() < e.pending[j].target.Ref.String() })
-	for _, pp := range e.pending {
-		if pp.explicit {
-			report(pp.target, check.Result{Path: pp.path,
-				Message: fmt.Sprintf("automountServiceAccountToken: true mounts the API token of service account %q into the pod", pp.sa.name)})
-			continue
+	e.pending.Each(func(rec []byte) error {
+		d := inventory.Decoder{B: rec}
+		t, name, path, explicit := d.Stub(), d.Str(), d.Str(), d.Int() == 1
+		if d.Err != nil {
+			return d.Err
 		}
-		off, seen := e.accounts[pp.sa]
+		if explicit {
+			report(t, check.Result{Path: path,
+				Message: fmt.Sprintf("automountServiceAccountToken: true mounts the API token of service account %q into the pod", name)})
+			return nil
+		}
+		off, seen := e.accounts[saKey{t.Origin.Context, t.Ref.Namespace, name}]
 		if off {
-			continue
+			return nil
 		}
-		why := fmt.Sprintf("ServiceAccount %q is not among the scanned objects", pp.sa.name)
+		why := fmt.Sprintf("ServiceAccount %q is not among the scanned objects", name)
 		if seen {
-			why = fmt.Sprintf("ServiceAccount %q does not set automountServiceAccountToken: false", pp.sa.name)
+			why = fmt.Sprintf("ServiceAccount %q does not set automountServiceAccountToken: false", name)
 		}
-		report(pp.target, check.Result{Path: pp.path,
-			Message: fmt.Sprintf("the API token of service account %q is mounted: the pod spec does not set automountServiceAccountToken: false and %s", pp.sa.name, why)})
-	}
+		report(t, check.Result{Path: path,
+			Message: fmt.Sprintf("the API token of service account %q is mounted: the pod spec does not set automountServiceAccountToken: false and %s", name, why)})
+		return nil
+	})
 }

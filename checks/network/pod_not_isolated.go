@@ -76,7 +76,7 @@ var PodNotIsolated = registry.Add(&check.Check{
 	Kinds: kinds.Join(kinds.Pods, kinds.List(kinds.NetworkPolicy)),
 	Set: func(env *check.Env) check.SetEval {
 		return &isolation{policies: map[policyScope][]scopedPolicy{}, hasPolicy: map[policyScope]bool{}, egressUsed: map[policyScope]bool{},
-			complete: env != nil && env.Complete}
+			complete: env != nil && env.Complete, pods: env.Log()}
 	},
 })
 
@@ -101,7 +101,10 @@ type isolation struct {
 	// hasPolicy marks the namespaces with at least one policy;
 	// egressUsed those with at least one that isolates Egress.
 	hasPolicy, egressUsed map[policyScope]bool
-	pods                  []isolatedPod
+	// pods holds a record per pod to match: its target, labels (packed)
+	// and the path to report.
+	pods check.Log
+	rec  []byte
 	// complete is set on whole-cluster scans: a namespace without a
 	// policy is known to have none.
 	complete bool
@@ -132,40 +135,49 @@ func (e *isolation) Observe(o *inventory.Object) {
 		return
 	}
 	path := inventory.Join(p.MetaPath, "labels")
-	e.pods = append(e.pods, isolatedPod{
-		scope:  scopeOf(o),
-		labels: pack(p.Meta.Labels),
-		path:   path,
-		bare:   o.Kind == "Pod",
-		target: check.Pin(o, path),
-	})
+	e.rec = check.Pin(o, path).AppendBinary(e.rec[:0])
+	e.rec = inventory.AppendString(e.rec, string(pack(p.Meta.Labels)))
+	e.rec = inventory.AppendString(e.rec, path)
+	e.pods.Append(e.rec)
 }
 
 func (e *isolation) Finish(report func(t *check.Target, r check.Result)) {
-	for _, p := range e.pods {
-		if !e.hasPolicy[p.scope] {
-			if e.complete && p.scope.namespace != "" && !sysns.Exempt(p.scope.namespace) {
-				report(p.target, check.Result{Path: p.path, Message: p.unprotected()})
-			}
-			continue
+	e.pods.Each(func(rec []byte) error {
+		d := inventory.Decoder{B: rec}
+		t, labels, path := d.Stub(), packedLabels(d.Str()), d.Str()
+		if d.Err != nil {
+			return d.Err
 		}
-		var ingress, egress bool
-		var selectedBy []string
-		for _, np := range e.policies[p.scope] {
-			if np.selector.Matches(p.labels) {
-				ingress = ingress || np.ingress
-				egress = egress || np.egress
-				selectedBy = append(selectedBy, np.name)
-			}
+		e.finishPod(report, isolatedPod{scope: policyScope{t.Origin.Context, t.Ref.Namespace}, labels: labels, path: path,
+			bare: t.Ref.Kind == "Pod", target: t})
+		return nil
+	})
+}
+
+// finishPod reports what isolates one pod, and what does not.
+func (e *isolation) finishPod(report func(t *check.Target, r check.Result), p isolatedPod) {
+	if !e.hasPolicy[p.scope] {
+		if e.complete && p.scope.namespace != "" && !sysns.Exempt(p.scope.namespace) {
+			report(p.target, check.Result{Path: p.path, Message: p.unprotected()})
 		}
-		slices.Sort(selectedBy)
-		selectedBy = slices.Compact(selectedBy)
-		if !ingress {
-			report(p.target, check.Result{Path: p.path, Message: p.gap("Ingress", selectedBy)})
+		return
+	}
+	var ingress, egress bool
+	var selectedBy []string
+	for _, np := range e.policies[p.scope] {
+		if np.selector.Matches(p.labels) {
+			ingress = ingress || np.ingress
+			egress = egress || np.egress
+			selectedBy = append(selectedBy, np.name)
 		}
-		if !egress && e.egressUsed[p.scope] {
-			report(p.target, check.Result{Path: p.path, Message: p.gap("Egress", selectedBy)})
-		}
+	}
+	slices.Sort(selectedBy)
+	selectedBy = slices.Compact(selectedBy)
+	if !ingress {
+		report(p.target, check.Result{Path: p.path, Message: p.gap("Ingress", selectedBy)})
+	}
+	if !egress && e.egressUsed[p.scope] {
+		report(p.target, check.Result{Path: p.path, Message: p.gap("Egress", selectedBy)})
 	}
 }
 

@@ -1,5 +1,5 @@
 // Command bench measures kubeharden's manifest scan against a bare YAML
-// decode of the same corpus, at 1k, 10k and 100k objects, reporting wall
+// decode of the same corpus, at 1k, 10k, 100k and 1M objects, reporting wall
 // time, CPU time and peak RSS of each. Run it with: make bench
 //
 // With -baseline REV (make bench BASELINE=REV), the kubeharden of git
@@ -23,7 +23,7 @@ import (
 
 func main() {
 	cache := flag.String("cache", ".cache/bench", "directory for binaries and corpora")
-	sizes := flag.String("sizes", "1000,10000,100000", "corpus sizes")
+	sizes := flag.String("sizes", "1000,10000,100000,1000000", "corpus sizes")
 	baseline := flag.String("baseline", "", "also measure the kubeharden of this git revision")
 	flag.Parse()
 	if err := os.MkdirAll(*cache, 0o755); err != nil {
