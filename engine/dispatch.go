@@ -5,6 +5,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/inventory/defaults"
 	"github.com/kubeharden/kubeharden/kinds"
 	"github.com/kubeharden/kubeharden/report"
 )
@@ -22,7 +23,12 @@ type evaluation struct {
 // entry and findings. in interns strings (nil: no interning); run, when
 // not nil, is the run the object belongs to: it decides whether
 // cluster-only checks run and counts exception hits.
+//
+// The object is first given the defaults the API server would give it
+// (in place, so set checks observe the defaulted object too): verdicts are
+// computed on the object the API server would store.
 func (e *Engine) evaluate(o *inventory.Object, in *interner, now time.Time, run *Run) evaluation {
+	defaults.Apply(o)
 	ref := o.Ref
 	ref.APIVersion, ref.Kind, ref.Namespace = in.intern(ref.APIVersion), in.intern(ref.Kind), in.intern(ref.Namespace)
 	ev := evaluation{typ: typeOf(o), object: &report.Object{Ref: ref, Origin: o.Origin}}

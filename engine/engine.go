@@ -112,8 +112,10 @@ type Verdict struct {
 // Evaluate runs every object check that applies to o, alone, and returns
 // its findings with annotations and exceptions applied. Cross-object
 // checks do not run (they need the other objects); checks marked
-// NeedsCluster do not either. Nothing is kept between calls: this is the
-// path for admission requests, safe for concurrent calls.
+// NeedsCluster do not either. The object is defaulted in place first (see
+// inventory/defaults), as every evaluated object is. Nothing is kept
+// between calls: this is the path for admission requests, safe for
+// concurrent calls on distinct objects.
 func (e *Engine) Evaluate(o *inventory.Object) Verdict {
 	ev := e.evaluate(o, nil, e.now(), nil)
 	return Verdict{Object: ev.object, Findings: ev.found, Suppressed: ev.silenced}

@@ -33,7 +33,10 @@ var DefaultServiceAccount = registry.Add(&check.Check{
 			return nil
 		}
 		if path == "" {
-			return []check.Result{{Path: p.SpecPath,
+			// At the field the API server sets (its ServiceAccount admission
+			// plugin names "default" in a Pod), which resolves at the spec in
+			// a manifest.
+			return []check.Result{{Path: p.At("serviceAccountName"),
 				Message: "the pod names no service account (serviceAccountName is not set), so it runs as the namespace's default one"}}
 		}
 		return []check.Result{{Path: path, Message: "the pod runs as the namespace's default service account"}}

@@ -37,13 +37,17 @@ var AppArmorUnconfined = registry.Add(&check.Check{
 		if windows(p) {
 			return nil
 		}
+		key := corev1.DeprecatedAppArmorBetaContainerAnnotationKeyPrefix + c.Name
 		if ap := security(c).AppArmorProfile; ap != nil {
 			if confinedAppArmor(ap.Type) {
 				return nil
 			}
+			if p.Meta != nil && p.Meta.Annotations[key] == corev1.DeprecatedAppArmorBetaProfileNameUnconfined && ap.Type == corev1.AppArmorProfileTypeUnconfined {
+				// The API server copies a Pod's annotation to the field.
+				return result(c.At("securityContext.appArmorProfile.type"), "%s is given AppArmor profile %q by annotation %s", who(c), corev1.DeprecatedAppArmorBetaProfileNameUnconfined, key)
+			}
 			return result(c.At("securityContext.appArmorProfile.type"), "%s sets AppArmor profile %s", who(c), appArmorName(ap.Type))
 		}
-		key := corev1.DeprecatedAppArmorBetaContainerAnnotationKeyPrefix + c.Name
 		if p.Meta != nil && p.Meta.Annotations[key] != "" {
 			v := p.Meta.Annotations[key]
 			if v == corev1.DeprecatedAppArmorBetaProfileRuntimeDefault || strings.HasPrefix(v, corev1.DeprecatedAppArmorBetaProfileNamePrefix) {

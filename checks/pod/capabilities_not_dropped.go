@@ -35,11 +35,13 @@ var CapabilitiesNotDropped = registry.Add(&check.Check{
 			return nil
 		}
 		caps := security(c).Capabilities
-		if caps == nil || caps.Drop == nil {
+		if caps == nil || len(caps.Drop) == 0 {
+			// An empty list is no list: the API server stores neither, so
+			// both are reported on the container.
+			if caps != nil && caps.Drop != nil {
+				return result(c.Path, "%s has an empty capabilities.drop list: add \"ALL\"", who(c))
+			}
 			return result(c.Path, "%s does not drop capabilities: set securityContext.capabilities.drop: [\"ALL\"]", who(c))
-		}
-		if len(caps.Drop) == 0 {
-			return result(c.At("securityContext.capabilities.drop"), "%s has an empty capabilities.drop list: add \"ALL\"", who(c))
 		}
 		for _, d := range caps.Drop {
 			if d == "ALL" {

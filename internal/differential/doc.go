@@ -1,0 +1,10 @@
+// Package differential holds kubeharden's differential test against a real
+// kube-apiserver (internal/testcluster): every pod-bearing fixture of every
+// check, every example and the official Pod Security Admission fixtures of
+// the newest policy version are created (server-side dry run) in the test
+// cluster, and the object the API server returns — defaulted, as it would
+// store it — must give exactly the findings and the Pod Security Standards
+// verdict that scanning the manifest gives. Namespaces labelled with the
+// baseline and restricted enforce levels must admit an object exactly when
+// kubeharden's level says they would. The package has no code of its own.
+package differential
