@@ -73,6 +73,11 @@ var qualifiers = set(
 // authSource; elsewhere they are ordinary words, as in SOURCE_DB_PASSWORD.)
 var indirect = set("EXISTING")
 
+// secretObjects, before a final SECRET, say the name is that of a Secret
+// object the platform uses rather than a credential of the application:
+// TLS_SECRET, IMAGE_PULL_SECRET, CERT_SECRET.
+var secretObjects = set("TLS", "SSL", "PULL", "CERT", "CERTIFICATE", "CA")
+
 // keyPrefixes are the words that turn a following KEY into a credential:
 // API_KEY, ACCESS_KEY, PRIVATE_KEY, SIGNING_KEY. KEY on its own is too
 // common (CACHE_KEY, SORT_KEY, PARTITION_KEY) to mean anything.
@@ -101,6 +106,9 @@ func credentialName(name string) (word string, weak, ok bool) {
 		if indirect[w] {
 			return "", false, false
 		}
+	}
+	if n := len(ws); n > 1 && (last == "SECRET" || last == "SECRETS") && secretObjects[ws[n-2]] {
+		return "", false, false
 	}
 	for i, w := range ws {
 		for _, f := range strongFragments {
@@ -137,6 +145,12 @@ var (
 	maskedValue   = regexp.MustCompile(`^(?:\*+|[xX]{3,}|•+|<[^<>]+>|\[[A-Z_ -]+\])$`)
 	pathValue     = regexp.MustCompile(`^(?:/|\./|\.\./|~/)\S*$`)
 	plainURLValue = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*://[^\s@]*$`)
+	// placeholderValue matches what documentation puts where a credential
+	// goes: your-api-key-here, YOUR_AWS_SECRET_ACCESS_KEY,
+	// insert_token_here, and a token prefix followed by x's or zeros
+	// (sk_live_xxxxxxxx, ghp_XXXXXXXX). A short default such as changeme
+	// is not one: a default that is deployed is a working password.
+	placeholderValue = regexp.MustCompile(`(?i)^(?:your[-_ ]?[a-z0-9_ -]*|[a-z0-9_ -]*[-_ ](?:goes[-_ ])?here|[a-z]{2,10}[_-](?:[a-z]{2,6}[_-])?[x*0-]{8,}|(?:AKIA|ASIA)X{16})$`)
 )
 
 // trivialWords are values that switch a setting rather than hold a secret.
@@ -187,61 +201,12 @@ func trivialValue(v string, weak bool) bool {
 	up := strings.ToUpper(v)
 	switch {
 	case v == "", trivialWords[up], numberValue.MatchString(v), durationValue.MatchString(v),
-		maskedValue.MatchString(v), isReference(v), pathValue.MatchString(v), plainURLValue.MatchString(v):
+		maskedValue.MatchString(v), placeholderValue.MatchString(v), isReference(v), pathValue.MatchString(v), plainURLValue.MatchString(v):
 		return true
 	case weak && authModes[up]:
 		return true
 	}
 	return false
-}
-
-// A valueRule recognises a credential by its shape, whatever it is called.
-type valueRule struct {
-	what string
-	re   *regexp.Regexp
-}
-
-// valueRules are the shapes of well-known credentials. They are specific
-// enough to report on their own.
-var valueRules = []valueRule{
-	{"a private key", regexp.MustCompile(`-----BEGIN[A-Z0-9 ]* PRIVATE KEY(?: BLOCK)?-----`)},
-	{"an AWS access key ID", regexp.MustCompile(`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`)},
-	{"a GitHub token", regexp.MustCompile(`\b(?:gh[pousr]_[0-9A-Za-z]{36,}|github_pat_[0-9A-Za-z_]{40,})`)},
-	{"a GitLab token", regexp.MustCompile(`\bglpat-[0-9A-Za-z_-]{20,}`)},
-	{"a Slack token", regexp.MustCompile(`\bxox[abprs]-[0-9A-Za-z-]{10,}`)},
-	{"a Slack webhook URL", regexp.MustCompile(`https://hooks\.slack\.com/services/T[0-9A-Z]+/B[0-9A-Z]+/[0-9A-Za-z]+`)},
-	{"a Google API key", regexp.MustCompile(`\bAIza[0-9A-Za-z_-]{35}\b`)},
-	{"a Stripe live secret key", regexp.MustCompile(`\b[rs]k_live_[0-9A-Za-z]{16,}`)},
-	{"a JSON Web Token", regexp.MustCompile(`\beyJ[0-9A-Za-z_-]{8,}\.eyJ[0-9A-Za-z_-]{8,}\.[0-9A-Za-z_-]*`)},
-}
-
-var (
-	// urlPassword finds scheme://user:password@ (the user may be empty, as in redis://:pw@host).
-	urlPassword = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/:@"'<>]*:([^\s/@"'<>]+)@`)
-	// queryPassword finds password=... in a URL query or a DSN (jdbc:...?password=..., ;Password=...).
-	queryPassword = regexp.MustCompile(`(?i)[?&;](?:password|passwd|pwd)=([^&;\s"'<>]+)`)
-)
-
-// secretShape reports what well-known credential a value carries, if any:
-// a known token or key format, or a password embedded in a URL or DSN
-// (unless that password is itself a reference or a placeholder). It looks
-// at every line; line is the 1-based line of the value where it was found.
-func secretShape(v string) (what string, line int, ok bool) {
-	for i, l := range strings.Split(v, "\n") {
-		for _, r := range valueRules {
-			if r.re.MatchString(l) {
-				return r.what, i + 1, true
-			}
-		}
-		for _, re := range []*regexp.Regexp{urlPassword, queryPassword} {
-			for _, m := range re.FindAllStringSubmatch(l, -1) {
-				if pw := m[1]; !isReference(pw) && !maskedValue.MatchString(pw) && !strings.HasPrefix(pw, "$") {
-					return "a password embedded in a URL or connection string", i + 1, true
-				}
-			}
-		}
-	}
-	return "", 0, false
 }
 
 // assignment matches "key = value", "key: value", "- key: value",
@@ -256,12 +221,25 @@ var jsonPair = regexp.MustCompile(`"([A-Za-z_][A-Za-z0-9_.\-]*)"\s*:\s*"((?:[^"\
 var xmlElement = regexp.MustCompile(`<([A-Za-z_][A-Za-z0-9_.:\-]*)>([^<]+)</`)
 
 // embeddedAssignment finds, in configuration text (properties, INI, YAML,
-// TOML, JSON, dotenv, shell, XML), a line that assigns a literal value to
-// a credential-named key. Comment lines, nested blocks and values that are
-// references or placeholders do not count.
-func embeddedAssignment(text string) (key string, line int, ok bool) {
+// TOML, JSON, dotenv, shell, XML), a line that assigns a credential: a
+// literal whose shape and key make it one (an Azure account key under
+// account-key), or any literal value of a credential-named key. what is
+// the shape's description, or "" when the key's name gave it away.
+// Comment lines, nested blocks and values that are references or
+// placeholders do not count. c gives what surrounds the text; its name is
+// replaced by each key.
+func embeddedAssignment(text string, c valueContext) (key, what string, line int, ok bool) {
+	inPEM := false
 	for i, l := range strings.Split(text, "\n") {
 		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "-----BEGIN ") {
+			inPEM = true
+		}
+		if inPEM {
+			// base64 lines of a certificate or key: any "=" is padding
+			inPEM = !strings.HasPrefix(t, "-----END ")
+			continue
+		}
 		if t == "" || strings.HasPrefix(t, "#") || strings.HasPrefix(t, ";") || strings.HasPrefix(t, "//") || strings.HasPrefix(t, "<!--") {
 			continue
 		}
@@ -281,12 +259,19 @@ func embeddedAssignment(text string) (key string, line int, ok bool) {
 				strings.HasPrefix(value, "[") || strings.HasPrefix(value, "&") || strings.HasPrefix(value, "*") {
 				continue // a nested block, an anchor or an alias: not a literal
 			}
+			if strings.Trim(value, "=") == "" {
+				continue // base64 and its padding, read as name=: nothing is assigned
+			}
+			c.name = name
+			if _, what, ok := literalShape(value, c); ok {
+				return name, what, i + 1, true
+			}
 			if _, weak, ok := credentialName(name); ok && !trivialValue(value, weak) {
-				return name, i + 1, true
+				return name, "", i + 1, true
 			}
 		}
 	}
-	return "", 0, false
+	return "", "", 0, false
 }
 
 // stripComment removes a trailing " # comment" from an unquoted value.

@@ -33,6 +33,7 @@ func TestCredentialName(t *testing.T) {
 		"ACCESS_KEY_ID", "API_KEY_ID", "CLIENT_ID", "AUTH_METHOD", "AUTH_ENABLED", "PASSWORD_MIN_LENGTH",
 		"TOKEN_EXPIRY_SECONDS", "existingSecret", "authSource", "SECRET_FROM", "PWD", "OLDPWD", "MAX_TOKENS", "TOKENIZER",
 		"CACHE_KEY", "KEY", "AUTHOR", "OAUTH_CLIENT_ID", "LOG_LEVEL", "SECRET_NAMES", "PASSWORD_POLICY",
+		"TLS_SECRET", "IMAGE_PULL_SECRETS", "CERT_SECRET",
 	}
 	for _, n := range yes {
 		if _, _, ok := credentialName(n); !ok {
@@ -54,6 +55,7 @@ func TestTrivialValue(t *testing.T) {
 		"", "  ", "true", "False", "yes", "off", "null", "3600", "0.5", "30s", "1h30m", "$(DB_PASSWORD)",
 		"${TOKEN}", "{{ .Values.password }}", "<password>", "****", "xxxx", "[REDACTED]", "/run/secrets/token",
 		"./token", "https://auth.example.com/token", "vault:secret/data/app#password", "ENC(abc123)", `""`,
+		"your-api-key-here", "YOUR_AWS_SECRET_ACCESS_KEY", "insert_token_here", "token goes here",
 	}
 	literal := []string{"hunter2", "changeme", "p@ss word", "s3cr3t", "0f1e2d3c", "basic-but-not-a-mode"}
 	for _, v := range trivial {
@@ -76,15 +78,15 @@ func TestSecretShape(t *testing.T) {
 		"-----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY-----": "a private key",
 		"-----BEGIN PGP PRIVATE KEY BLOCK-----":                             "a private key",
 		"AKIAFAKEKEY00000TEST":                                              "an AWS access key ID",
-		"ghp_0123456789abcdefghijABCDEFGHIJ012345":                          "a GitHub token",
-		"gho_0123456789abcdefghijABCDEFGHIJ012345":                          "a GitHub token",
-		"xoxp-0000-fakefakefake":                                            "a Slack token",
+		"ghp_0123456789abcdefghijABCDEFGHIJ012345":                          "a GitHub personal access token",
+		"gho_0123456789abcdefghijABCDEFGHIJ012345":                          "a GitHub OAuth token",
+		"xoxp-0000-fakefakefake":                                            "a Slack user token",
 		"Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2ln":              "a JSON Web Token",
 		"redis://:Fake123@cache:6379/0":                                     "a password embedded in a URL or connection string",
 		"Server=db;Database=app;User Id=sa;Password=Fake123;":               "a password embedded in a URL or connection string",
 	}
 	for v, want := range found {
-		if got, _, ok := secretShape(v); !ok || got != want {
+		if got, _, ok := secretShape(v, valueContext{}); !ok || got != want {
 			t.Errorf("secretShape(%q) = %q, %v; want %q", v, got, ok, want)
 		}
 	}
@@ -95,7 +97,7 @@ func TestSecretShape(t *testing.T) {
 		"jdbc:postgresql://db/app?user=app&password=${PW}",
 	}
 	for _, v := range clean {
-		if got, _, ok := secretShape(v); ok {
+		if got, _, ok := secretShape(v, valueContext{}); ok {
 			t.Errorf("secretShape(%q) = %q, want nothing", v, got)
 		}
 	}
@@ -113,7 +115,7 @@ func TestEmbeddedAssignment(t *testing.T) {
 		"[auth]\nauthorization = Bearer Fake123abc": "authorization",
 	}
 	for text, want := range found {
-		if got, _, ok := embeddedAssignment(text); !ok || got != want {
+		if got, _, _, ok := embeddedAssignment(text, valueContext{}); !ok || got != want {
 			t.Errorf("embeddedAssignment(%q) = %q, %v; want %q", text, got, ok, want)
 		}
 	}
@@ -123,7 +125,7 @@ func TestEmbeddedAssignment(t *testing.T) {
 		"passwordPolicy: strong", `{"password": ""}`, "auth = oidc", "; password = old",
 	}
 	for _, text := range clean {
-		if got, _, ok := embeddedAssignment(text); ok {
+		if got, _, _, ok := embeddedAssignment(text, valueContext{}); ok {
 			t.Errorf("embeddedAssignment(%q) = %q, want nothing", text, got)
 		}
 	}
