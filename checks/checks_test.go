@@ -13,7 +13,7 @@ import (
 )
 
 // contract lists the check IDs promised to users; they never disappear.
-var contract = strings.Fields(`privileged-container privilege-escalation-allowed run-as-root writable-root-filesystem
+var contract = strings.Fields(`privileged-container privilege-escalation-allowed run-as-root run-as-root-group writable-root-filesystem
 capabilities-not-dropped dangerous-capabilities-added seccomp-not-runtime-default host-network host-pid host-ipc
 host-path-volume host-port unsafe-sysctls proc-mount-unmasked apparmor-unconfined selinux-custom-options
 image-tag-latest image-not-pinned missing-resource-limits missing-resource-requests missing-liveness-probe
