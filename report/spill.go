@@ -15,11 +15,13 @@ import (
 // A report of a large scan need not hold its objects and findings in
 // memory until they are written. A Spill writes each object, with its
 // findings, as one compact record to a Store (a temporary file, usually)
-// as soon as it is evaluated, and keeps in memory only what orders the
-// records (context, file, line and name of each object). Renderers then
-// read the report back in order through EachFinding, EachSuppressed and
-// EachObject: memory follows the number of objects, not of findings, and
-// is a few dozen bytes per object.
+// as soon as it is evaluated, and each cross-object finding as a record of
+// its own. The index that orders the records (context, file, line and
+// name of each object) is sorted externally: runs of entries are sorted
+// and written to the same store, and merged when the report is read (see
+// spillsort.go). Renderers read the report back in order through
+// EachFinding, EachSuppressed and EachObject; memory does not grow with
+// the number of objects or findings.
 
 // Store is where a Spill writes its records: appended in order, read back
 // at any offset. An *os.File opened read-write is a Store.
@@ -28,9 +30,8 @@ type Store interface {
 	io.ReaderAt
 }
 
-// entry is one object of a spilled report: what orders it and where its
-// record is. A large scan holds one per object, so it is kept small and
-// free of per-entry allocations.
+// entry is one record of a spilled report: what orders it and where it
+// is. Up to runEntries of them are held in memory at once.
 type entry struct {
 	context, file string // shared between objects
 	key           string // Ref.String()
