@@ -40,8 +40,9 @@ type versioned struct {
 
 // Evaluator evaluates pods at the latest policy version.
 type Evaluator struct {
-	eval   policy.Evaluator
-	checks []versioned
+	eval    policy.Evaluator
+	checks  []versioned
+	version api.Version
 }
 
 // New builds an evaluator from the library's default checks.
@@ -57,11 +58,22 @@ func New() (*Evaluator, error) {
 			continue
 		}
 		// The last version of a check is the one "latest" evaluates.
-		e.checks = append(e.checks, versioned{id: string(c.ID), level: c.Level, fn: c.Versions[len(c.Versions)-1].CheckPod})
+		last := c.Versions[len(c.Versions)-1]
+		e.checks = append(e.checks, versioned{id: string(c.ID), level: c.Level, fn: last.CheckPod})
+		if e.version.Older(last.MinimumVersion) {
+			e.version = last.MinimumVersion
+		}
 	}
 	sort.Slice(e.checks, func(i, j int) bool { return e.checks[i].id < e.checks[j].id })
 	return e, nil
 }
+
+// Version is the policy version the evaluator's verdicts are those of, as
+// a namespace label pins it ("v1.37"): the newest version any of the
+// library's checks changed at, which "latest" evaluates as, and which an
+// API server of this version or newer evaluates the same way. Unlike
+// "latest", a pinned version does not tighten when the cluster is upgraded.
+func (e *Evaluator) Version() string { return e.version.String() }
 
 // Evaluate returns the highest level the pod meets and its failing checks.
 //

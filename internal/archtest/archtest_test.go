@@ -17,9 +17,11 @@ var core = []string{
 	"github.com/kubeharden/kubeharden/engine",
 	"github.com/kubeharden/kubeharden/report",
 	"github.com/kubeharden/kubeharden/pss",
+	"github.com/kubeharden/kubeharden/policy",
 	"github.com/kubeharden/kubeharden/vulndb",
 	"github.com/kubeharden/kubeharden/source",
 	"github.com/kubeharden/kubeharden/scan",
+	"github.com/kubeharden/kubeharden/rbac",
 	"github.com/kubeharden/kubeharden/checks/...",
 }
 

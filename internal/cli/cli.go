@@ -14,6 +14,8 @@ import (
 	"github.com/kubeharden/kubeharden/internal/cli/catalog"
 	"github.com/kubeharden/kubeharden/internal/cli/cmdutil"
 	"github.com/kubeharden/kubeharden/internal/cli/db"
+	"github.com/kubeharden/kubeharden/internal/cli/policy"
+	clirbac "github.com/kubeharden/kubeharden/internal/cli/rbac"
 	"github.com/kubeharden/kubeharden/internal/cli/scan"
 )
 
@@ -80,6 +82,8 @@ func NewCommand(streams Streams) *cobra.Command {
 	root.AddCommand(scan.NewCommand(streams, Version))
 	root.AddCommand(catalog.NewCommand(streams))
 	root.AddCommand(db.NewCommand(streams))
+	root.AddCommand(clirbac.NewCommand(streams))
+	root.AddCommand(policy.NewCommand(streams))
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print kubeharden's version",

@@ -54,6 +54,12 @@ type Options struct {
 	WrapTransport func(http.RoundTripper) http.RoundTripper
 	// Retries is how many times a transient failure is retried (default 5).
 	Retries int
+	// Owned also reads the pod-bearing objects a workload controller
+	// manages (a Deployment's ReplicaSets and Pods), which are otherwise
+	// checked through their controller's template only: for front ends
+	// that must see every pod the API server admitted, mutated as it was
+	// (injected sidecars), not only the templates.
+	Owned bool
 }
 
 // Source is a live-cluster source.Source.
@@ -376,7 +382,7 @@ func ownerGroup(apiVersion string) string {
 }
 
 func (s *scanner) emit(k *kinds.Type, it kinds.Item) {
-	if ownedByController(k, it.Meta) {
+	if !s.opts.Owned && ownedByController(k, it.Meta) {
 		return // checked through its controller
 	}
 	ref := inventory.Ref{APIVersion: k.APIVersion(), Kind: k.Kind, Namespace: it.Meta.Namespace, Name: it.Meta.Name}
