@@ -287,6 +287,13 @@ func (s *Set) Authorize(u User, r Request) Decision { return s.authorize(u, r, f
 func (s *Set) Explain(u User, r Request) Decision { return s.authorize(u, r, true) }
 
 func (s *Set) authorize(u User, r Request, all bool) Decision {
+	s.index()
+	return authorizeIn(s, u, r, all, s.clusterBindings, s.nsBindings)
+}
+
+// authorizeIn is the authorizer over a list of ClusterRoleBindings and the
+// RoleBindings of each namespace: the whole set's, or those of a Principal.
+func authorizeIn(s *Set, u User, r Request, all bool, clusterBindings []*roleBinding, nsBindings map[string][]*roleBinding) Decision {
 	var d Decision
 	if slices.Contains(u.Groups, MastersGroup) {
 		d.Allowed = true
@@ -295,7 +302,6 @@ func (s *Set) authorize(u User, r Request, all bool) Decision {
 			return d
 		}
 	}
-	s.index()
 	var errs []string
 	visit := func(bs []*roleBinding, namespace string) bool {
 		for _, b := range bs {
@@ -320,8 +326,8 @@ func (s *Set) authorize(u User, r Request, all bool) Decision {
 		}
 		return true
 	}
-	if visit(s.clusterBindings, "") && r.Namespace != "" && !r.NonResource() {
-		visit(s.nsBindings[r.Namespace], r.Namespace)
+	if visit(clusterBindings, "") && r.Namespace != "" && !r.NonResource() {
+		visit(nsBindings[r.Namespace], r.Namespace)
 	}
 	if !d.Allowed && len(errs) > 0 {
 		d.Reason = "RBAC: " + aggregate(errs)

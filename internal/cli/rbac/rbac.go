@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubeharden/kubeharden/internal/cli/cmdutil"
+	"github.com/kubeharden/kubeharden/inventory"
 	"github.com/kubeharden/kubeharden/kinds"
 	"github.com/kubeharden/kubeharden/rbac"
 	"github.com/kubeharden/kubeharden/source"
@@ -67,6 +68,26 @@ func (in *input) defaultNamespace() string {
 // load reads the RBAC objects. Any input error fails the command: an
 // answer from part of the objects could be wrong.
 func (in *input) load(ctx context.Context, streams cmdutil.Streams) (*rbac.Set, error) {
+	set, _, err := in.loadObjects(ctx, streams, nil)
+	return set, err
+}
+
+// objectSink is a collector that also keeps, in objs, what escalation
+// paths need of the other objects.
+type objectSink struct {
+	*rbac.Collector
+	objs *rbac.Objects
+}
+
+func (s objectSink) Object(o *inventory.Object) {
+	if !s.Set.AddObject(o) {
+		s.objs.AddObject(o)
+	}
+}
+
+// loadObjects is load, also filling objs (when not nil) and returning the
+// kinds the source could not list.
+func (in *input) loadObjects(ctx context.Context, streams cmdutil.Streams, objs *rbac.Objects) (*rbac.Set, []*kinds.Type, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -77,23 +98,27 @@ func (in *input) load(ctx context.Context, streams cmdutil.Streams) (*rbac.Set, 
 		src = manifest.Source{Loader: &manifest.Loader{Stdin: streams.In}, Paths: in.files}
 	}
 	col := rbac.NewCollector()
-	if err := src.Read(ctx, col); err != nil {
-		return nil, &cmdutil.ExitError{Code: 2, Err: err}
+	var sink source.Sink = col
+	if objs != nil {
+		sink = objectSink{col, objs}
+	}
+	if err := src.Read(ctx, sink); err != nil {
+		return nil, nil, &cmdutil.ExitError{Code: 2, Err: err}
 	}
 	if len(col.Errors) > 0 {
 		msgs := make([]string, len(col.Errors))
 		for i, e := range col.Errors {
 			msgs[i] = e.Error()
 		}
-		return nil, &cmdutil.ExitError{Code: 2, Err: fmt.Errorf("reading the RBAC objects: %s", strings.Join(msgs, "; "))}
+		return nil, nil, &cmdutil.ExitError{Code: 2, Err: fmt.Errorf("reading the RBAC objects: %s", strings.Join(msgs, "; "))}
 	}
 	for _, k := range col.Missing {
 		switch k {
 		case kinds.Role, kinds.ClusterRole, kinds.RoleBinding, kinds.ClusterRoleBinding:
-			return nil, &cmdutil.ExitError{Code: 2, Err: fmt.Errorf("could not list %s: the answer would be incomplete", k.Resource)}
+			return nil, nil, &cmdutil.ExitError{Code: 2, Err: fmt.Errorf("could not list %s: the answer would be incomplete", k.Resource)}
 		}
 	}
-	return col.Set, nil
+	return col.Set, col.Missing, nil
 }
 
 // NewCommand builds the rbac command and its subcommands.
@@ -103,7 +128,7 @@ func NewCommand(streams cmdutil.Streams) *cobra.Command {
 		Short: "Answer RBAC questions offline, as the API server's RBAC authorizer would",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newCanI(streams), newWhoCan(streams))
+	cmd.AddCommand(newCanI(streams), newWhoCan(streams), newAccess(streams), newPaths(streams))
 	return cmd
 }
 

@@ -1,0 +1,522 @@
+package rbac
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/kubeharden/kubeharden/inventory"
+)
+
+// ClusterAdmin is the target node of escalation paths: power equivalent
+// to cluster-admin.
+var ClusterAdmin = Subject{Kind: "Target", Name: "cluster-admin"}
+
+// Objects are the non-RBAC objects escalation paths need: the service
+// accounts of each namespace, the legacy token Secrets that hold their
+// tokens, and the workloads exposed outside the cluster.
+type Objects struct {
+	mu         sync.Mutex
+	namespaces map[string]bool
+	sas        map[string]map[string]bool
+	tokens     map[string][]tokenSecret
+	services   []service
+	ingressed  map[[2]string]bool // namespace, service name
+	workloads  []workload
+}
+
+type tokenSecret struct{ secret, sa string }
+
+// service is a Service selecting pods: exposed itself (ingress "") or
+// exposed when an Ingress routes to the Service named ingress.
+type service struct {
+	namespace string
+	selector  map[string]string
+	ingress   string
+}
+
+type workload struct {
+	ref       string
+	namespace string
+	labels    map[string]string
+	sa        string
+}
+
+// NewObjects returns an empty set of objects.
+func NewObjects() *Objects {
+	return &Objects{namespaces: map[string]bool{}, sas: map[string]map[string]bool{}, tokens: map[string][]tokenSecret{}, ingressed: map[[2]string]bool{}}
+}
+
+// AddServiceAccount records a service account.
+func (x *Objects) AddServiceAccount(namespace, name string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.addSA(namespace, name)
+}
+
+func (x *Objects) addSA(namespace, name string) {
+	x.namespaces[namespace] = true
+	if x.sas[namespace] == nil {
+		x.sas[namespace] = map[string]bool{}
+	}
+	x.sas[namespace][name] = true
+}
+
+// AddObject records what o says: a namespace, a service account, a
+// Secret holding a service account token (by its
+// kubernetes.io/service-account.name annotation, which the metadata a live
+// scan reads carries), a LoadBalancer or NodePort Service, an Ingress's
+// backend services, a pod-bearing object's service account.
+func (x *Objects) AddObject(o *inventory.Object) {
+	if o == nil || o.Meta == nil {
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	ns := o.Meta.Namespace
+	if ns != "" {
+		x.namespaces[ns] = true
+	}
+	switch t := o.Typed.(type) {
+	case *corev1.Namespace:
+		x.namespaces[t.Name] = true
+	case *corev1.ServiceAccount:
+		x.addSA(ns, t.Name)
+	case *corev1.Secret:
+		if sa := o.Meta.Annotations[corev1.ServiceAccountNameKey]; sa != "" && (t.Type == "" || t.Type == corev1.SecretTypeServiceAccountToken) {
+			x.tokens[ns] = append(x.tokens[ns], tokenSecret{secret: o.Meta.Name, sa: sa})
+			x.addSA(ns, sa)
+		}
+	case *corev1.Service:
+		if (t.Spec.Type == corev1.ServiceTypeLoadBalancer || t.Spec.Type == corev1.ServiceTypeNodePort) && len(t.Spec.Selector) > 0 {
+			x.services = append(x.services, service{namespace: ns, selector: t.Spec.Selector})
+		} else if t.Spec.Type != corev1.ServiceTypeExternalName && len(t.Spec.Selector) > 0 {
+			x.services = append(x.services, service{namespace: ns, selector: t.Spec.Selector, ingress: t.Name})
+		}
+	case *networkingv1.Ingress:
+		if b := t.Spec.DefaultBackend; b != nil && b.Service != nil {
+			x.ingressed[[2]string{ns, b.Service.Name}] = true
+		}
+		for _, r := range t.Spec.Rules {
+			if r.HTTP == nil {
+				continue
+			}
+			for _, p := range r.HTTP.Paths {
+				if p.Backend.Service != nil {
+					x.ingressed[[2]string{ns, p.Backend.Service.Name}] = true
+				}
+			}
+		}
+	default:
+		if p := o.Pod(); p != nil && ns != "" {
+			sa := cmp.Or(p.Spec.ServiceAccountName, p.Spec.DeprecatedServiceAccount, "default")
+			var l map[string]string
+			if p.Meta != nil {
+				l = p.Meta.Labels
+			}
+			x.workloads = append(x.workloads, workload{ref: o.Kind + "/" + ns + "/" + o.Meta.Name, namespace: ns, labels: l, sa: sa})
+			x.addSA(ns, sa)
+		}
+	}
+}
+
+// Exposed is a workload reachable from outside the cluster and its service account.
+type Exposed struct {
+	Workload       string
+	ServiceAccount Subject
+}
+
+// Exposed lists the workloads a LoadBalancer or NodePort Service, or a
+// Service an Ingress routes to, selects.
+func (x *Objects) Exposed() []Exposed {
+	var out []Exposed
+	seen := map[string]bool{}
+	for _, w := range x.workloads {
+		for _, s := range x.services {
+			if s.namespace != w.namespace || (s.ingress != "" && !x.ingressed[[2]string{s.namespace, s.ingress}]) {
+				continue
+			}
+			if labels.SelectorFromSet(s.selector).Matches(labels.Set(w.labels)) && !seen[w.ref] {
+				seen[w.ref] = true
+				out = append(out, Exposed{Workload: w.ref, ServiceAccount: Subject{Kind: rbacv1.ServiceAccountKind, Namespace: w.namespace, Name: w.sa}})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Exposed) int { return cmp.Compare(a.Workload, b.Workload) })
+	return out
+}
+
+// Step is one request an escalation primitive needs and the grant that allows it.
+type Step struct {
+	Request Request
+	Grant   Grant
+}
+
+// Edge is one escalation primitive: From can become To (or, for
+// ClusterAdmin, gain power equal to cluster-admin's) with the requests of
+// Steps, each allowed by the authorizer.
+type Edge struct {
+	From, To  Subject
+	Primitive string
+	Steps     []Step
+	// Approximate is set when To is every service account of a namespace
+	// standing for those of its running pods.
+	Approximate bool
+}
+
+// Path is the shortest chain of primitives from a subject to ClusterAdmin.
+type Path struct {
+	Subject Subject
+	// Exposed names the exposed workloads running as Subject, if any.
+	Exposed []string
+	Hops    []Edge
+}
+
+// Graph holds escalation edges; it is built lazily from a set and objects.
+type Graph struct {
+	set   *Set
+	objs  *Objects
+	edges map[Subject][]Edge
+	// Candidate identities for impersonation.
+	users, groups []string
+	namespaces    []string
+}
+
+// NewGraph prepares the escalation graph of s with objs (nil: none known).
+func NewGraph(s *Set, objs *Objects) *Graph {
+	if objs == nil {
+		objs = NewObjects()
+	}
+	s.index()
+	g := &Graph{set: s, objs: objs, edges: map[Subject][]Edge{}}
+	nss := map[string]bool{}
+	for ns := range objs.namespaces {
+		nss[ns] = true
+	}
+	for ns := range s.nsBindings {
+		nss[ns] = true
+	}
+	for _, sub := range s.Subjects() {
+		switch sub.Kind {
+		case rbacv1.UserKind:
+			g.users = append(g.users, sub.Name)
+		case rbacv1.GroupKind:
+			g.groups = append(g.groups, sub.Name)
+		case rbacv1.ServiceAccountKind:
+			nss[sub.Namespace] = true
+		}
+	}
+	g.namespaces = keysOf(nss)
+	for _, ns := range g.namespaces {
+		objs.AddServiceAccount(ns, "default")
+	}
+	return g
+}
+
+func (g *Graph) serviceAccounts(ns string) []Subject {
+	var out []Subject
+	for _, name := range keysOf(g.objs.sas[ns]) {
+		out = append(out, Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name})
+	}
+	return out
+}
+
+var podCreators = []Request{
+	{Verb: "create", Resource: "pods"},
+	{Verb: "create", Group: "apps", Resource: "deployments"},
+	{Verb: "create", Group: "apps", Resource: "replicasets"},
+	{Verb: "create", Group: "apps", Resource: "statefulsets"},
+	{Verb: "create", Group: "apps", Resource: "daemonsets"},
+	{Verb: "create", Group: "batch", Resource: "jobs"},
+	{Verb: "create", Group: "batch", Resource: "cronjobs"},
+	{Verb: "create", Resource: "replicationcontrollers"},
+}
+
+var podEntries = []Request{
+	{Verb: "create", Resource: "pods", Subresource: "exec"},
+	{Verb: "create", Resource: "pods", Subresource: "attach"},
+	{Verb: "create", Resource: "pods", Subresource: "portforward"},
+	{Verb: "update", Resource: "pods", Subresource: "ephemeralcontainers"},
+	{Verb: "patch", Resource: "pods", Subresource: "ephemeralcontainers"},
+}
+
+const rbacGroup = rbacv1.GroupName
+
+// namespacedRequests are every request the namespaced primitives make
+// (without names).
+var namespacedRequests = slices.Concat(podCreators, podEntries, []Request{
+	{Verb: "list", Resource: "secrets"}, {Verb: "watch", Resource: "secrets"}, {Verb: "get", Resource: "secrets"},
+	{Verb: "create", Resource: "serviceaccounts", Subresource: "token"},
+	{Verb: "impersonate", Resource: "serviceaccounts"},
+	{Verb: "create", Group: rbacGroup, Resource: "rolebindings"},
+	{Verb: "update", Group: rbacGroup, Resource: "rolebindings"},
+	{Verb: "escalate", Group: rbacGroup, Resource: "roles"},
+})
+
+// clusterPrimitives are cluster-wide primitives that are cluster-admin
+// equivalent: each is a list of alternatives, each alternative a list of
+// requests that must all be allowed.
+var clusterPrimitives = []struct {
+	name string
+	alts [][]Request
+}{
+	{"cluster-admin grant (*/*/*)", [][]Request{{{Verb: "*", Group: "*", Resource: "*"}}}},
+	{"bind cluster-admin", [][]Request{
+		{{Verb: "create", Group: rbacGroup, Resource: "clusterrolebindings"}, {Verb: "bind", Group: rbacGroup, Resource: "clusterroles", Name: "cluster-admin"}},
+		{{Verb: "update", Group: rbacGroup, Resource: "clusterrolebindings"}, {Verb: "bind", Group: rbacGroup, Resource: "clusterroles", Name: "cluster-admin"}},
+	}},
+	{"escalate clusterroles", [][]Request{
+		{{Verb: "escalate", Group: rbacGroup, Resource: "clusterroles"}, {Verb: "update", Group: rbacGroup, Resource: "clusterroles"}},
+		{{Verb: "escalate", Group: rbacGroup, Resource: "clusterroles"}, {Verb: "patch", Group: rbacGroup, Resource: "clusterroles"}},
+	}},
+	{"nodes/proxy (kubelet API: every pod of the node)", [][]Request{{{Verb: "get", Resource: "nodes", Subresource: "proxy"}}}},
+	{"sign a client certificate (CSR create, approve)", [][]Request{{
+		{Verb: "create", Group: "certificates.k8s.io", Resource: "certificatesigningrequests"},
+		{Verb: "update", Group: "certificates.k8s.io", Resource: "certificatesigningrequests", Subresource: "approval"},
+		{Verb: "approve", Group: "certificates.k8s.io", Resource: "signers", Name: "kubernetes.io/kube-apiserver-client"},
+	}}},
+	{"admission control (webhooks, policies)", writes("admissionregistration.k8s.io", "mutatingwebhookconfigurations", "validatingwebhookconfigurations", "validatingadmissionpolicies")},
+	{"API extension (CRDs, APIServices)", append(writes("apiextensions.k8s.io", "customresourcedefinitions"), writes("apiregistration.k8s.io", "apiservices")...)},
+	{"create persistentvolumes (host filesystem)", [][]Request{{{Verb: "create", Resource: "persistentvolumes"}}}},
+}
+
+func writes(group string, resources ...string) [][]Request {
+	var out [][]Request
+	for _, r := range resources {
+		for _, v := range []string{"create", "update", "patch"} {
+			out = append(out, []Request{{Verb: v, Group: group, Resource: r}})
+		}
+	}
+	return out
+}
+
+// allowedAll returns the steps when p is allowed every request.
+func allowedAll(p *Principal, reqs []Request, ns string) ([]Step, bool) {
+	var steps []Step
+	for _, r := range reqs {
+		if r.Namespace == "" {
+			r.Namespace = ns
+		}
+		d := p.Authorize(r)
+		if !d.Allowed {
+			return nil, false
+		}
+		steps = append(steps, Step{Request: r, Grant: d.Grants[0]})
+	}
+	return steps, true
+}
+
+// Edges returns the escalation primitives from sub, each decided with the
+// authorizer for sub's identity (Subject.Identity). Namespaced primitives
+// are asked in every namespace when a ClusterRoleBinding applies to sub,
+// otherwise in the namespaces of its RoleBindings.
+func (g *Graph) Edges(sub Subject) []Edge {
+	if e, ok := g.edges[sub]; ok {
+		return e
+	}
+	var out []Edge
+	if sub == ClusterAdmin {
+		g.edges[sub] = nil
+		return nil
+	}
+	p := g.set.For(sub.Identity())
+	add := func(to Subject, prim string, steps []Step, approx bool) {
+		if to != sub {
+			out = append(out, Edge{From: sub, To: to, Primitive: prim, Steps: steps, Approximate: approx})
+		}
+	}
+	for _, prim := range clusterPrimitives {
+		for _, alt := range prim.alts {
+			if steps, ok := allowedAll(p, alt, ""); ok {
+				add(ClusterAdmin, prim.name, steps, false)
+				break
+			}
+		}
+	}
+	impersonates := p.hasVerb("impersonate")
+	if impersonates {
+		for _, grp := range append([]string{MastersGroup}, g.groups...) {
+			if steps, ok := allowedAll(p, []Request{{Verb: "impersonate", Resource: "groups", Name: grp}}, ""); ok {
+				add(Subject{Kind: rbacv1.GroupKind, Name: grp}, "impersonate group", steps, false)
+			}
+		}
+		for _, u := range g.users {
+			if steps, ok := allowedAll(p, []Request{{Verb: "impersonate", Resource: "users", Name: u}}, ""); ok {
+				add(Subject{Kind: rbacv1.UserKind, Name: u}, "impersonate user", steps, false)
+			}
+		}
+	}
+	// Namespaced primitives are asked where RoleBindings apply to sub, and
+	// in every namespace when the rules of its ClusterRoleBindings may
+	// allow one.
+	nss := p.Namespaces()
+	if p.ClusterWide() && p.clusterMayAllow(namespacedRequests) {
+		nss = g.namespaces
+	}
+	for _, ns := range nss {
+		sas := g.serviceAccounts(ns)
+		if len(sas) == 0 {
+			continue
+		}
+		all := func(prim string, steps []Step, approx bool) {
+			for _, sa := range sas {
+				add(sa, prim, steps, approx)
+			}
+		}
+		found := false
+		for _, r := range podCreators {
+			if steps, ok := allowedAll(p, []Request{r}, ns); ok {
+				all("create a pod running as the service account", steps, false)
+				found = true
+				break
+			}
+		}
+		if !found {
+			for _, alt := range [][]Request{
+				{{Verb: "create", Group: rbacGroup, Resource: "rolebindings"}, {Verb: "bind", Group: rbacGroup, Resource: "clusterroles", Name: "cluster-admin"}},
+				{{Verb: "update", Group: rbacGroup, Resource: "rolebindings"}, {Verb: "bind", Group: rbacGroup, Resource: "clusterroles", Name: "cluster-admin"}},
+				{{Verb: "escalate", Group: rbacGroup, Resource: "roles"}, {Verb: "update", Group: rbacGroup, Resource: "roles"}},
+			} {
+				if steps, ok := allowedAll(p, alt, ns); ok {
+					all("namespace admin (bind or escalate), then create a pod", steps, false)
+					found = true
+					break
+				}
+			}
+		}
+		if !found {
+			for _, r := range podEntries {
+				if steps, ok := allowedAll(p, []Request{r}, ns); ok {
+					all("enter a running pod ("+r.Subresource+")", steps, true)
+					break
+				}
+			}
+		}
+		listed := false
+		for _, v := range []string{"list", "watch"} {
+			if steps, ok := allowedAll(p, []Request{{Verb: v, Resource: "secrets"}}, ns); ok {
+				for _, t := range g.objs.tokens[ns] {
+					add(Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: t.sa}, "read a token Secret ("+t.secret+")", steps, false)
+				}
+				listed = true
+				break
+			}
+		}
+		if !listed {
+			for _, t := range g.objs.tokens[ns] {
+				if steps, ok := allowedAll(p, []Request{{Verb: "get", Resource: "secrets", Name: t.secret}}, ns); ok {
+					add(Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: t.sa}, "read a token Secret ("+t.secret+")", steps, false)
+				}
+			}
+		}
+		for _, sa := range sas {
+			if steps, ok := allowedAll(p, []Request{{Verb: "create", Resource: "serviceaccounts", Subresource: "token", Name: sa.Name}}, ns); ok {
+				add(sa, "create a token (serviceaccounts/token)", steps, false)
+			} else if impersonates {
+				if steps, ok := allowedAll(p, []Request{{Verb: "impersonate", Resource: "serviceaccounts", Name: sa.Name}}, ns); ok {
+					add(sa, "impersonate service account", steps, false)
+				}
+			}
+		}
+	}
+	// One edge per target: the first primitive found.
+	seen := map[Subject]bool{}
+	out = slices.DeleteFunc(out, func(e Edge) bool {
+		if seen[e.To] {
+			return true
+		}
+		seen[e.To] = true
+		return false
+	})
+	g.edges[sub] = out
+	return out
+}
+
+// Sources are the subjects paths are looked for from: every subject the
+// bindings name but system ones (system: users and groups, service
+// accounts of kube-system, kube-public and kube-node-lease), and the
+// service accounts of exposed workloads.
+func (g *Graph) Sources() []Subject {
+	var out []Subject
+	for _, s := range g.set.Subjects() {
+		if strings.HasPrefix(s.Name, "system:") || s.Namespace == "kube-system" || s.Namespace == "kube-public" || s.Namespace == "kube-node-lease" {
+			continue
+		}
+		out = append(out, s)
+	}
+	for _, e := range g.objs.Exposed() {
+		if !slices.Contains(out, e.ServiceAccount) {
+			out = append(out, e.ServiceAccount)
+		}
+	}
+	return out
+}
+
+// Paths returns the shortest path from each source that reaches
+// ClusterAdmin, in the order of sources.
+func (g *Graph) Paths(sources []Subject) []Path {
+	// Explore every node reachable from the sources.
+	var nodes []Subject
+	seen := map[Subject]bool{}
+	queue := slices.Clone(sources)
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		nodes = append(nodes, n)
+		for _, e := range g.Edges(n) {
+			if !seen[e.To] {
+				queue = append(queue, e.To)
+			}
+		}
+	}
+	// Breadth-first from the target over reversed edges: next[n] is the
+	// first hop of a shortest path from n.
+	rev := map[Subject][]Edge{}
+	for _, n := range nodes {
+		for _, e := range g.Edges(n) {
+			rev[e.To] = append(rev[e.To], e)
+		}
+	}
+	next := map[Subject]Edge{}
+	done := map[Subject]bool{ClusterAdmin: true}
+	frontier := []Subject{ClusterAdmin}
+	for len(frontier) > 0 {
+		var nf []Subject
+		for _, t := range frontier {
+			for _, e := range rev[t] {
+				if !done[e.From] {
+					done[e.From] = true
+					next[e.From] = e
+					nf = append(nf, e.From)
+				}
+			}
+		}
+		frontier = nf
+	}
+	exposed := map[Subject][]string{}
+	for _, e := range g.objs.Exposed() {
+		exposed[e.ServiceAccount] = append(exposed[e.ServiceAccount], e.Workload)
+	}
+	var out []Path
+	for _, s := range sources {
+		if s == ClusterAdmin || !done[s] {
+			continue
+		}
+		p := Path{Subject: s, Exposed: exposed[s]}
+		for n := s; n != ClusterAdmin; n = next[n].To {
+			p.Hops = append(p.Hops, next[n])
+		}
+		out = append(out, p)
+	}
+	return out
+}
