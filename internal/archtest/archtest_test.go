@@ -115,3 +115,23 @@ func TestBinaryRunsNoPrograms(t *testing.T) {
 		t.Fatalf("only %d packages of the module found: the test would prove nothing", ours)
 	}
 }
+
+// The server frame and the admission webhook are libraries the serve
+// command wires: they import no command, no source adapter, no renderer
+// and no cluster client.
+func TestServerPartsImportNoCLI(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "github.com/kubeharden/kubeharden/server", "github.com/kubeharden/kubeharden/admission").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, d := range strings.Fields(string(out)) {
+		if strings.HasPrefix(d, "github.com/kubeharden/kubeharden/internal/cli") {
+			t.Errorf("server or admission depends on %s", d)
+		}
+		for _, f := range forbidden {
+			if d == f || strings.HasPrefix(d, f+"/") {
+				t.Errorf("server or admission depends on %s", d)
+			}
+		}
+	}
+}

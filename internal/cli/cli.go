@@ -17,6 +17,7 @@ import (
 	"github.com/kubeharden/kubeharden/internal/cli/policy"
 	clirbac "github.com/kubeharden/kubeharden/internal/cli/rbac"
 	"github.com/kubeharden/kubeharden/internal/cli/scan"
+	"github.com/kubeharden/kubeharden/internal/cli/serve"
 )
 
 // Streams are the standard streams a command reads and writes.
@@ -84,6 +85,7 @@ func NewCommand(streams Streams) *cobra.Command {
 	root.AddCommand(db.NewCommand(streams))
 	root.AddCommand(clirbac.NewCommand(streams))
 	root.AddCommand(policy.NewCommand(streams))
+	root.AddCommand(serve.NewCommand(streams))
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print kubeharden's version",

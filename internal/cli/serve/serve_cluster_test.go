@@ -1,0 +1,307 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubeharden/kubeharden/internal/cli/cmdutil"
+	"github.com/kubeharden/kubeharden/internal/testcluster"
+	"github.com/kubeharden/kubeharden/kinds"
+	"github.com/kubeharden/kubeharden/server/servertest"
+)
+
+func TestMain(m *testing.M) { testcluster.Main(m) }
+
+// fixture returns the named object (kind/name) of a YAML fixture file of
+// the repository, placed in namespace ns.
+func fixture(t *testing.T, file, kind, name, ns string) *unstructured.Unstructured {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range strings.Split(string(data), "\n---\n") {
+		var u unstructured.Unstructured
+		if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil || u.Object == nil {
+			continue
+		}
+		if u.GetKind() == kind && u.GetName() == name {
+			u.SetNamespace(ns)
+			return &u
+		}
+	}
+	t.Fatalf("no %s %s in %s", kind, name, file)
+	return nil
+}
+
+// warnings collects the API server's warning headers.
+type warnings struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (w *warnings) HandleWarningHeader(_ int, _ string, text string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.list = append(w.list, text)
+}
+
+func (w *warnings) take() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	l := w.list
+	w.list = nil
+	return l
+}
+
+// TestAdmissionAgainstAPIServer registers `serve --admission` with a real
+// kube-apiserver and creates fixtures through it with server-side dry-run.
+func TestAdmissionAgainstAPIServer(t *testing.T) {
+	cluster := testcluster.Shared(t)
+	begin := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	const testNS, homeNS = "kh-admission", "kh-webhook-home"
+	dir := t.TempDir()
+	certs := servertest.Write(t, dir, "kubeharden-webhook")
+	// The same configuration file as scan: image-not-pinned skipped.
+	cfgFile := filepath.Join(dir, "kubeharden.yaml")
+	if err := os.WriteFile(cfgFile, []byte("skip: [image-not-pinned]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	// Start the server in-process, on a loopback port of its choice.
+	addrc := make(chan net.Addr, 1)
+	var stderr bytes.Buffer
+	cmd := newCommand(cmdutil.Streams{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &syncWriter{w: &stderr}}, hooks{listening: func(a net.Addr) { addrc <- a }})
+	cmd.SetArgs([]string{"--admission", "--bind-address", "127.0.0.1:0", "--tls-cert-file", certs.CertFile, "--tls-private-key-file", certs.KeyFile,
+		"--namespace", homeNS, "--config", cfgFile})
+	sctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(sctx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("serve log:\n%s", stderr.String())
+		}
+	})
+	var addr net.Addr
+	select {
+	case addr = <-addrc:
+	case err := <-done:
+		t.Fatalf("serve exited: %v\n%s", err, stderr.String())
+	case <-ctx.Done():
+		t.Fatal("serve did not listen")
+	}
+	base := "https://" + addr.String()
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: certs.Pool}}}
+	poll(ctx, t, "/readyz", func() (bool, error) {
+		resp, err := hc.Get(base + "/readyz")
+		if err != nil {
+			return false, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200, nil
+	})
+	t.Logf("server ready at %s after %s", base, time.Since(begin).Round(time.Millisecond))
+
+	cfg := rest.CopyConfig(cluster.AdminConfig())
+	warn := &warnings{}
+	cfg.WarningHandler = warn
+	cs := kubernetes.NewForConfigOrDie(cfg)
+	dyn := dynamic.NewForConfigOrDie(cfg)
+
+	for _, ns := range []string{testNS, homeNS} {
+		if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+	}
+
+	fail := admissionregistrationv1.Fail
+	none := admissionregistrationv1.SideEffectClassNone
+	url := base + "/validate"
+	timeout := int32(5)
+	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubeharden-test"},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
+			Name:                    "validate.kubeharden.io",
+			ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: certs.CA},
+			FailurePolicy:           &fail,
+			SideEffects:             &none,
+			TimeoutSeconds:          &timeout,
+			AdmissionReviewVersions: []string{"v1"},
+			NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+				Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: []string{homeNS},
+			}}},
+			Rules: []admissionregistrationv1.RuleWithOperations{
+				{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+					Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}}},
+				{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+					Rule: admissionregistrationv1.Rule{APIGroups: []string{"apps"}, APIVersions: []string{"v1"}, Resources: []string{"deployments", "replicasets", "statefulsets", "daemonsets"}}},
+				{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+					Rule: admissionregistrationv1.Rule{APIGroups: []string{"batch"}, APIVersions: []string{"v1"}, Resources: []string{"jobs", "cronjobs"}}},
+			},
+		}},
+	}
+	vwcs := cs.AdmissionregistrationV1().ValidatingWebhookConfigurations()
+	if _, err := vwcs.Create(ctx, vwc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { vwcs.Delete(context.Background(), vwc.Name, metav1.DeleteOptions{}) })
+
+	dryRun := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}
+	create := func(u *unstructured.Unstructured, opts metav1.CreateOptions) error {
+		k := kinds.Lookup(u.GroupVersionKind().Group, u.GetKind())
+		gvr := schema.GroupVersionResource{Group: k.Group, Version: k.Version, Resource: k.Resource}
+		_, err := dyn.Resource(gvr).Namespace(u.GetNamespace()).Create(ctx, u, opts)
+		return err
+	}
+	privileged := func(ns string) *unstructured.Unstructured {
+		return fixture(t, "checks/pod/testdata/privileged-container/fail/kinds.yaml", "Pod", "bare", ns)
+	}
+	// Pods need their namespace's default ServiceAccount, which the
+	// controller manager makes; the webhook configuration takes effect
+	// once the API server's informer has seen it.
+	poll(ctx, t, "the webhook to deny", func() (bool, error) {
+		for _, ns := range []string{testNS, homeNS, "kube-system"} {
+			if _, err := cs.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{}); err != nil {
+				return false, err
+			}
+		}
+		err := create(privileged(testNS), dryRun)
+		return err != nil && strings.Contains(err.Error(), "denied the request"), nil
+	})
+	warn.take()
+	t.Logf("webhook effective after %s", time.Since(begin).Round(time.Millisecond))
+
+	t.Run("privileged pod rejected with the check's message", func(t *testing.T) {
+		err := create(privileged(testNS), dryRun)
+		if err == nil {
+			t.Fatal("privileged pod admitted")
+		}
+		for _, want := range []string{
+			`admission webhook "validate.kubeharden.io" denied the request`,
+			"kubeharden: Pod/" + testNS + "/bare",
+			"privileged-container (critical) at spec.containers[0].securityContext.privileged",
+			`container "app" runs privileged`,
+		} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error lacks %q:\n%v", want, err)
+			}
+		}
+	})
+
+	t.Run("pass fixture admitted with medium findings as warnings", func(t *testing.T) {
+		warn.take()
+		pod := fixture(t, "checks/pod/testdata/privilege-escalation-allowed/pass/decoys.yaml", "Pod", "decoy", testNS)
+		if err := create(pod, dryRun); err != nil {
+			t.Fatalf("denied: %v", err)
+		}
+		got := strings.Join(warn.take(), "\n")
+		if !strings.Contains(got, "kubeharden capabilities-not-dropped (medium) at spec.containers[0]") {
+			t.Errorf("no medium warning in:\n%s", got)
+		}
+		if strings.Contains(got, "image-not-pinned") {
+			t.Errorf("a check skipped by the configuration file ran:\n%s", got)
+		}
+	})
+
+	t.Run("hardened deployment admitted without warnings", func(t *testing.T) {
+		warn.take()
+		dep := fixture(t, "examples/hardened/app.yaml", "Deployment", "backend", testNS)
+		if err := create(dep, dryRun); err != nil {
+			t.Fatalf("denied: %v", err)
+		}
+		if w := warn.take(); len(w) > 0 {
+			t.Errorf("warnings: %q", w)
+		}
+	})
+
+	t.Run("update evaluates the new object", func(t *testing.T) {
+		dep := fixture(t, "examples/hardened/app.yaml", "Deployment", "backend", testNS)
+		dep.SetName("backend-update")
+		gvr := schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+		created, err := dyn.Resource(gvr).Namespace(testNS).Create(ctx, dep, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer dyn.Resource(gvr).Namespace(testNS).Delete(context.Background(), created.GetName(), metav1.DeleteOptions{})
+		containers, _, _ := unstructured.NestedSlice(created.Object, "spec", "template", "spec", "containers")
+		c0 := containers[0].(map[string]any)
+		sc := c0["securityContext"].(map[string]any)
+		sc["privileged"], sc["allowPrivilegeEscalation"] = true, true
+		if err := unstructured.SetNestedSlice(created.Object, containers, "spec", "template", "spec", "containers"); err != nil {
+			t.Fatal(err)
+		}
+		_, err = dyn.Resource(gvr).Namespace(testNS).Update(ctx, created, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err == nil || !strings.Contains(err.Error(), "privileged-container") {
+			t.Errorf("privileged update: %v", err)
+		}
+	})
+
+	t.Run("kube-system never blocked", func(t *testing.T) {
+		if err := create(privileged("kube-system"), dryRun); err != nil {
+			t.Errorf("denied in kube-system: %v", err)
+		}
+	})
+
+	t.Run("the server's own namespace is not sent", func(t *testing.T) {
+		if err := create(privileged(homeNS), dryRun); err != nil {
+			t.Errorf("denied in the webhook's namespace: %v", err)
+		}
+	})
+	t.Logf("total %s", time.Since(begin).Round(time.Millisecond))
+}
+
+func poll(ctx context.Context, t *testing.T, what string, done func() (bool, error)) {
+	t.Helper()
+	var last error
+	for {
+		ok, err := done()
+		if ok {
+			return
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s: %v (last error: %v)", what, ctx.Err(), last)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// syncWriter serialises the server's log writes for the test to read.
+type syncWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
