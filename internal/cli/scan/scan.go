@@ -14,8 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubeharden/kubeharden/check"
-	"github.com/kubeharden/kubeharden/checks"
-	"github.com/kubeharden/kubeharden/config"
 	"github.com/kubeharden/kubeharden/internal/cli/cmdutil"
 	clidb "github.com/kubeharden/kubeharden/internal/cli/db"
 	"github.com/kubeharden/kubeharden/render"
@@ -137,24 +135,6 @@ func failThreshold(s string) (check.Severity, error) {
 	return sev, nil
 }
 
-func loadConfig(path string) (*config.Config, error) {
-	known := func(id string) bool { return checks.ByID(id) != nil }
-	if path == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return &config.Config{}, nil
-		}
-		if path = config.Find(wd); path == "" {
-			return &config.Config{}, nil
-		}
-	}
-	cfg, err := config.Load(path, known)
-	if err != nil {
-		return nil, &cmdutil.ExitError{Code: 2, Err: err}
-	}
-	return cfg, nil
-}
-
 func runE(ctx context.Context, streams cmdutil.Streams, version string, f *flags, changed func(string) bool, args []string) error {
 	if ctx == nil {
 		ctx = context.Background()
@@ -179,7 +159,7 @@ func runE(ctx context.Context, streams cmdutil.Streams, version string, f *flags
 	if err != nil {
 		return err
 	}
-	cfg, err := loadConfig(f.config)
+	cfg, err := cmdutil.LoadConfig(f.config)
 	if err != nil {
 		return err
 	}

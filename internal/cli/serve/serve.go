@@ -24,8 +24,6 @@ import (
 
 	"github.com/kubeharden/kubeharden/admission"
 	"github.com/kubeharden/kubeharden/check"
-	"github.com/kubeharden/kubeharden/checks"
-	"github.com/kubeharden/kubeharden/config"
 	"github.com/kubeharden/kubeharden/engine"
 	"github.com/kubeharden/kubeharden/internal/cli/cmdutil"
 	clidb "github.com/kubeharden/kubeharden/internal/cli/db"
@@ -207,7 +205,7 @@ func run(ctx context.Context, streams cmdutil.Streams, f *flags, changed func(st
 // buildPlan applies the configuration file and the selection flags, as
 // scan does: flags given on the command line win over the file.
 func buildPlan(streams cmdutil.Streams, f *flags, changed func(string) bool) (kscan.Plan, error) {
-	cfg, err := loadConfig(f.config)
+	cfg, err := cmdutil.LoadConfig(f.config)
 	if err != nil {
 		return kscan.Plan{}, err
 	}
@@ -247,24 +245,6 @@ func buildPlan(streams cmdutil.Streams, f *flags, changed func(string) bool) (ks
 	}
 	plan.VulnDB = db
 	return plan, nil
-}
-
-func loadConfig(path string) (*config.Config, error) {
-	known := func(id string) bool { return checks.ByID(id) != nil }
-	if path == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return &config.Config{}, nil
-		}
-		if path = config.Find(wd); path == "" {
-			return &config.Config{}, nil
-		}
-	}
-	cfg, err := config.Load(path, known)
-	if err != nil {
-		return nil, &cmdutil.ExitError{Code: 2, Err: err}
-	}
-	return cfg, nil
 }
 
 // startAdmission registers POST /validate; the engine compiles in the
