@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"maps"
 	"strings"
 
 	"github.com/kubeharden/kubeharden/check"
@@ -76,3 +77,9 @@ var capabilityRisk = map[string]string{
 	"SETPCAP":         "changing capability sets",
 	"SYSLOG":          "reading and controlling the kernel log",
 }
+
+// CapabilityRisks returns, by capability name (upper case, without CAP_),
+// the explanation dangerous-capabilities-added adds to its messages: for
+// renderings of the check in other languages (the generated admission
+// policies), which must say the same.
+func CapabilityRisks() map[string]string { return maps.Clone(capabilityRisk) }

@@ -6,5 +6,9 @@
 // store it — must give exactly the findings and the Pod Security Standards
 // verdict that scanning the manifest gives. Namespaces labelled with the
 // baseline and restricted enforce levels must admit an object exactly when
-// kubeharden's level says they would. The package has no code of its own.
+// kubeharden's level says they would. TestVAP applies the generated
+// ValidatingAdmissionPolicies (policy.VAPs), each bound to a namespace of
+// its own, and requires each to reject exactly the fixture objects its
+// check reports, with the check's message. The package has no code of its
+// own.
 package differential

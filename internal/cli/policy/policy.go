@@ -1,6 +1,8 @@
 // Package policy implements "kubeharden policy": admission policy derived
 // from what is running. "policy pss-labels" proposes, per namespace, the
-// Pod Security Admission labels every current workload already meets.
+// Pod Security Admission labels every current workload already meets;
+// "policy vap" prints the checks that CEL can express as
+// ValidatingAdmissionPolicies.
 package policy
 
 import (
@@ -34,7 +36,7 @@ func NewCommand(streams cmdutil.Streams) *cobra.Command {
 		Short: "Propose admission policy that what runs today already meets",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newPSSLabels(streams))
+	cmd.AddCommand(newPSSLabels(streams), newVAP(streams))
 	return cmd
 }
 

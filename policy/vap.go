@@ -1,0 +1,250 @@
+package policy
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeharden/kubeharden/check"
+	"github.com/kubeharden/kubeharden/checks/pod"
+	"github.com/kubeharden/kubeharden/kinds"
+)
+
+// VAPPrefix starts the name of every generated policy and binding.
+const VAPPrefix = "kubeharden-"
+
+// VAPOptions shape the generated ValidatingAdmissionPolicyBindings.
+type VAPOptions struct {
+	// Actions are the bindings' validationActions (Deny, Warn, Audit);
+	// empty means Deny.
+	Actions []admissionv1.ValidationAction
+	// NamespaceLabels, if not empty, restrict the bindings to namespaces
+	// carrying all these labels. kube-system is always excluded.
+	NamespaceLabels map[string]string
+}
+
+// VAP is the admission policy of one check and its binding.
+type VAP struct {
+	Check   *check.Check
+	Policy  *admissionv1.ValidatingAdmissionPolicy
+	Binding *admissionv1.ValidatingAdmissionPolicyBinding
+}
+
+// VAPSkip is a check without a policy, and why.
+type VAPSkip struct {
+	Check  *check.Check
+	Reason string
+}
+
+// VAPs returns, for each check that has a CEL form, its
+// ValidatingAdmissionPolicy and binding, and for every other check the
+// reason it has none. Order follows cs.
+func VAPs(cs []*check.Check, opts VAPOptions) (policies []VAP, skipped []VAPSkip, err error) {
+	actions := opts.Actions
+	if len(actions) == 0 {
+		actions = []admissionv1.ValidationAction{admissionv1.Deny}
+	}
+	for _, a := range actions {
+		if a != admissionv1.Deny && a != admissionv1.Warn && a != admissionv1.Audit {
+			return nil, nil, fmt.Errorf("validation action %q: must be Deny, Warn or Audit", a)
+		}
+	}
+	if slices.Contains(actions, admissionv1.Deny) && slices.Contains(actions, admissionv1.Warn) {
+		return nil, nil, fmt.Errorf("validation actions Deny and Warn cannot be combined")
+	}
+	for _, c := range cs {
+		v, ok := violations[c.ID]
+		if !ok {
+			skipped = append(skipped, VAPSkip{c, skipReason(c)})
+			continue
+		}
+		policies = append(policies, VAP{Check: c, Policy: vapPolicy(c, v), Binding: vapBinding(c, actions, opts.NamespaceLabels)})
+	}
+	return policies, skipped, nil
+}
+
+// HasVAP reports whether the check with this ID has a CEL form.
+func HasVAP(id string) bool { _, ok := violations[id]; return ok }
+
+func skipReason(c *check.Check) string {
+	switch {
+	case c.Set != nil:
+		return "cross-object: the verdict depends on other objects, which an admission policy does not see"
+	case strings.HasPrefix(c.ID, "secret-in-") || c.ID == "secret-manifest-plaintext":
+		return "needs the credential detector, which CEL cannot express"
+	case strings.HasPrefix(c.ID, "kubernetes-version-"):
+		return "judges the cluster's version, not an admitted object (needs the vulnerability database)"
+	}
+	return "no CEL form yet"
+}
+
+// The variables every pod policy shares.
+//
+// spec is the pod spec of the admitted object, by kind (the
+// pods/ephemeralcontainers subresource carries a whole Pod).
+// containers are all its containers, each as {"noun", "c"}, in the order
+// init, app, ephemeral; noun names the list as the checks' messages do.
+var podVariables = []admissionv1.Variable{
+	{Name: "spec", Expression: strings.Join([]string{
+		"request.kind.kind == 'Pod' ? object.?spec.orValue({}) :",
+		"request.kind.kind == 'PodTemplate' ? object.?template.?spec.orValue({}) :",
+		"request.kind.kind == 'CronJob' ? object.?spec.?jobTemplate.?spec.?template.?spec.orValue({}) :",
+		"object.?spec.?template.?spec.orValue({})",
+	}, "\n")},
+	{Name: "containers", Expression: strings.Join([]string{
+		"variables.spec.?initContainers.orValue([]).map(c, {'noun': dyn('init container'), 'c': c}) +",
+		"variables.spec.?containers.orValue([]).map(c, {'noun': dyn('container'), 'c': c}) +",
+		"variables.spec.?ephemeralContainers.orValue([]).map(c, {'noun': dyn('ephemeral container'), 'c': c})",
+	}, "\n")},
+}
+
+// Fragments of the per-container expressions: x is {"noun", "c"}.
+const (
+	who       = `x.noun + ' "' + x.c.name + '"'`
+	windows   = `variables.spec.?os.?name.orValue('') == 'windows'`
+	sc        = `x.c.?securityContext`
+	psc       = `variables.spec.?securityContext`
+	capName   = `(a.trim().upperAscii().startsWith('CAP_') ? a.trim().upperAscii().substring(4) : a.trim().upperAscii())`
+	allAlias  = `(d.upperAscii() == 'ALL' || d.upperAscii() == 'CAP_ALL')`
+	dropField = sc + `.?capabilities.?drop`
+)
+
+// perContainer makes the list of violations from an expression that gives,
+// for container x, its message or ”.
+func perContainer(msg string) string {
+	return "variables.containers.map(x,\n" + msg + "\n).filter(m, m != '')"
+}
+
+// violations are the CEL forms of the checks: an expression whose value is
+// the list of the object's violations, each the message the Go check gives
+// for it (for dangerous-capabilities-added, the first capability of each
+// container). Each must agree with the Go check on every object: the
+// admission test in internal/differential proves it on the fixtures.
+var violations = map[string]string{
+	pod.PrivilegedContainer.ID: perContainer(
+		sc + `.?privileged.orValue(false) ? ` + who + ` + ' runs privileged' : ''`),
+	pod.HostPID.ID:     `variables.spec.?hostPID.orValue(false) ? ["pod shares the node's process ID namespace (hostPID: true)"] : []`,
+	pod.HostIPC.ID:     `variables.spec.?hostIPC.orValue(false) ? ["pod shares the node's IPC namespace (hostIPC: true)"] : []`,
+	pod.HostNetwork.ID: `variables.spec.?hostNetwork.orValue(false) ? ["pod shares the node's network namespace (hostNetwork: true)"] : []`,
+	pod.HostPathVolume.ID: `variables.spec.?volumes.orValue([]).filter(v, has(v.hostPath)).map(v,
+  'volume "' + v.name + '" mounts host path "' + v.hostPath.?path.orValue('') + '" from the node')`,
+	pod.PrivilegeEscalationAllowed.ID: perContainer(`` + windows + ` ? '' :
+!` + sc + `.?allowPrivilegeEscalation.hasValue() ? ` + who + ` + ' does not set securityContext.allowPrivilegeEscalation: false, so its processes may gain privileges' :
+x.c.securityContext.allowPrivilegeEscalation ? ` + who + ` + ' sets allowPrivilegeEscalation: true' : ''`),
+	pod.RunAsRoot.ID: perContainer(`variables.spec.?hostUsers.orValue(true) == false ? '' :
+` + sc + `.?runAsUser.hasValue() ? (x.c.securityContext.runAsUser == 0 ? ` + who + ` + ' sets runAsUser: 0 and runs as root' : '') :
+` + psc + `.?runAsUser.hasValue() ? (variables.spec.securityContext.runAsUser == 0 ? ` + who + ` + ' runs as root: it inherits runAsUser: 0 from the pod securityContext' : '') :
+` + sc + `.?runAsNonRoot.hasValue() ? (x.c.securityContext.runAsNonRoot ? '' : ` + who + ` + ' sets runAsNonRoot: false and may run as root') :
+` + psc + `.?runAsNonRoot.hasValue() ? (variables.spec.securityContext.runAsNonRoot ? '' : ` + who + ` + ' may run as root: it inherits runAsNonRoot: false from the pod securityContext') :
+` + who + ` + ' may run as root: neither it nor the pod sets securityContext.runAsNonRoot: true'`),
+	pod.CapabilitiesNotDropped.ID: perContainer(`` + windows + ` ? '' :
+!` + dropField + `.hasValue() ? ` + who + ` + ' does not drop capabilities: set securityContext.capabilities.drop: ["ALL"]' :
+size(x.c.securityContext.capabilities.drop) == 0 ? ` + who + ` + ' has an empty capabilities.drop list: add "ALL"' :
+x.c.securityContext.capabilities.drop.exists(d, d == 'ALL') ? '' :
+x.c.securityContext.capabilities.drop.exists(d, ` + allAlias + `) ? ` + who + ` + ' drops "' + x.c.securityContext.capabilities.drop.filter(d, ` + allAlias + `)[0] + '", which container runtimes do not read as ALL: spell it ALL' :
+` + who + ` + ' drops [' + x.c.securityContext.capabilities.drop.join(', ') + '] but not ALL, so it keeps the rest of the runtime\'s default capabilities'`),
+	pod.DangerousCapabilitiesAdded.ID: perContainer(`` + windows + ` ? '' :
+` + sc + `.?capabilities.?add.orValue([]).exists(a, ` + capName + ` != 'NET_BIND_SERVICE') ?
+  x.c.securityContext.capabilities.add.filter(a, ` + capName + ` != 'NET_BIND_SERVICE').map(a,
+    ` + who + ` + ' adds capability ' + a + (` + capName + ` in variables.risks ? ' (' + variables.risks[` + capName + `] + ')' : ''))[0] : ''`),
+}
+
+// riskMap is pod.CapabilityRisks as a CEL map literal.
+func riskMap() string {
+	risks := pod.CapabilityRisks()
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(risks)) {
+		parts = append(parts, celString(k)+": "+celString(risks[k]))
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// celString quotes s as a CEL string literal.
+func celString(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`).Replace(s) + "'"
+}
+
+func vapPolicy(c *check.Check, violations string) *admissionv1.ValidatingAdmissionPolicy {
+	fail := admissionv1.Fail
+	equivalent := admissionv1.Equivalent
+	vars := slices.Clone(podVariables)
+	if c.ID == pod.DangerousCapabilitiesAdded.ID {
+		vars = append(vars, admissionv1.Variable{Name: "risks", Expression: riskMap()})
+	}
+	vars = append(vars, admissionv1.Variable{Name: "violations", Expression: violations})
+	return &admissionv1.ValidatingAdmissionPolicy{
+		TypeMeta: metav1.TypeMeta{APIVersion: admissionv1.SchemeGroupVersion.String(), Kind: "ValidatingAdmissionPolicy"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        VAPPrefix + c.ID,
+			Labels:      map[string]string{"app.kubernetes.io/managed-by": "kubeharden"},
+			Annotations: map[string]string{"kubeharden.io/check": c.ID, "kubeharden.io/remediation": c.Remediation},
+		},
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy:    &fail,
+			MatchConstraints: &admissionv1.MatchResources{MatchPolicy: &equivalent, ResourceRules: podRules(c)},
+			Variables:        vars,
+			Validations: []admissionv1.Validation{{
+				Expression: "size(variables.violations) == 0",
+				MessageExpression: "'" + c.ID + ": ' + variables.violations[0] + " +
+					"(size(variables.violations) > 1 ? ' (and ' + string(size(variables.violations) - 1) + ' more)' : '')",
+				Reason: ptr(metav1.StatusReasonForbidden),
+			}},
+		},
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// podRules match creating and updating every pod-bearing kind of the
+// check, and the pods/ephemeralcontainers subresource: without it, adding
+// an ephemeral container to a running pod would bypass the policy.
+func podRules(c *check.Check) []admissionv1.NamedRuleWithOperations {
+	type gv struct{ group, version string }
+	byGV := map[gv][]string{}
+	var order []gv
+	for _, t := range c.Kinds {
+		if !t.PodBearing || t.Synthetic {
+			continue
+		}
+		k := gv{t.Group, t.Version}
+		if _, ok := byGV[k]; !ok {
+			order = append(order, k)
+		}
+		byGV[k] = append(byGV[k], t.Resource)
+		if t == kinds.Pod {
+			byGV[k] = append(byGV[k], "pods/ephemeralcontainers")
+		}
+	}
+	var out []admissionv1.NamedRuleWithOperations
+	for _, k := range order {
+		out = append(out, admissionv1.NamedRuleWithOperations{RuleWithOperations: admissionv1.RuleWithOperations{
+			Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
+			Rule:       admissionv1.Rule{APIGroups: []string{k.group}, APIVersions: []string{k.version}, Resources: byGV[k]},
+		}})
+	}
+	return out
+}
+
+func vapBinding(c *check.Check, actions []admissionv1.ValidationAction, labels map[string]string) *admissionv1.ValidatingAdmissionPolicyBinding {
+	return &admissionv1.ValidatingAdmissionPolicyBinding{
+		TypeMeta: metav1.TypeMeta{APIVersion: admissionv1.SchemeGroupVersion.String(), Kind: "ValidatingAdmissionPolicyBinding"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:   VAPPrefix + c.ID,
+			Labels: map[string]string{"app.kubernetes.io/managed-by": "kubeharden"},
+		},
+		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
+			PolicyName:        VAPPrefix + c.ID,
+			ValidationActions: slices.Clone(actions),
+			MatchResources: &admissionv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{
+				MatchLabels: maps.Clone(labels),
+				MatchExpressions: []metav1.LabelSelectorRequirement{{
+					Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"kube-system"},
+				}},
+			}},
+		},
+	}
+}
