@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeharden/kubeharden/check"
@@ -102,6 +104,15 @@ var podVariables = []admissionv1.Variable{
 	}, "\n")},
 }
 
+// podAnnotations are the annotations of the pod (of the template, for
+// the other kinds).
+var podAnnotations = admissionv1.Variable{Name: "annotations", Expression: strings.Join([]string{
+	"request.kind.kind == 'Pod' ? object.?metadata.?annotations.orValue({}) :",
+	"request.kind.kind == 'PodTemplate' ? object.?template.?metadata.?annotations.orValue({}) :",
+	"request.kind.kind == 'CronJob' ? object.?spec.?jobTemplate.?spec.?template.?metadata.?annotations.orValue({}) :",
+	"object.?spec.?template.?metadata.?annotations.orValue({})",
+}, "\n")}
+
 // Fragments of the per-container expressions: x is {"noun", "c"}.
 const (
 	who       = `x.noun + ' "' + x.c.name + '"'`
@@ -111,6 +122,8 @@ const (
 	capName   = `(a.trim().upperAscii().startsWith('CAP_') ? a.trim().upperAscii().substring(4) : a.trim().upperAscii())`
 	allAlias  = `(d.upperAscii() == 'ALL' || d.upperAscii() == 'CAP_ALL')`
 	dropField = sc + `.?capabilities.?drop`
+	// annotation is the optional legacy AppArmor annotation of container x.
+	annotation = `variables.annotations[?'` + corev1.DeprecatedAppArmorBetaContainerAnnotationKeyPrefix + `' + x.c.name]`
 )
 
 // perContainer makes the list of violations from an expression that gives,
@@ -122,7 +135,7 @@ func perContainer(msg string) string {
 // violations are the CEL forms of the checks: an expression whose value is
 // the list of the object's violations, each the message the Go check gives
 // for it (for dangerous-capabilities-added, the first capability of each
-// container). Each must agree with the Go check on every object: the
+// container; for host-port, the first host port of each container). Each must agree with the Go check on every object: the
 // admission test in internal/differential proves it on the fixtures.
 var violations = map[string]string{
 	pod.PrivilegedContainer.ID: perContainer(
@@ -151,6 +164,94 @@ x.c.securityContext.capabilities.drop.exists(d, ` + allAlias + `) ? ` + who + ` 
 ` + sc + `.?capabilities.?add.orValue([]).exists(a, ` + capName + ` != 'NET_BIND_SERVICE') ?
   x.c.securityContext.capabilities.add.filter(a, ` + capName + ` != 'NET_BIND_SERVICE').map(a,
     ` + who + ` + ' adds capability ' + a + (` + capName + ` in variables.risks ? ' (' + variables.risks[` + capName + `] + ')' : ''))[0] : ''`),
+	pod.HostPort.ID: perContainer(`!x.c.?ports.orValue([]).exists(p, p.?hostPort.orValue(0) != 0) ? '' :
+` + who + ` + ' binds node port ' + string(x.c.ports.filter(p, p.?hostPort.orValue(0) != 0)[0].hostPort) +
+  ' (containerPort ' + string(x.c.ports.filter(p, p.?hostPort.orValue(0) != 0)[0].?containerPort.orValue(0)) + ')'`),
+	pod.ProcMountUnmasked.ID: perContainer(`` + windows + ` || ` + sc + `.?procMount.orValue('Default') == 'Default' ? '' :
+` + who + ` + ' sets procMount: ' + x.c.securityContext.procMount + ', removing the masks on /proc'`),
+	pod.WindowsHostProcess.ID: `(` + psc + `.?windowsOptions.?hostProcess.orValue(false) ?
+  ['pod runs as a Windows HostProcess pod: every container is a process on the node, with the node\'s network and filesystem'] : []) +
+` + perContainer(sc+`.?windowsOptions.?hostProcess.orValue(false) ?
+  `+who+` + ' runs as a Windows HostProcess container, a process on the node with the node\'s network and filesystem' : ''`),
+	pod.WritableRootFilesystem.ID: perContainer(`` + windows + ` ? '' :
+!` + sc + `.?readOnlyRootFilesystem.hasValue() ? ` + who + ` + ' does not set securityContext.readOnlyRootFilesystem: true, so its root filesystem is writable' :
+x.c.securityContext.readOnlyRootFilesystem ? '' : ` + who + ` + ' sets readOnlyRootFilesystem: false'`),
+	pod.RunAsRootGroup.ID: `variables.spec.?hostUsers.orValue(true) == false ? [] :
+(` + psc + `.?fsGroup.orValue(-1) == 0 ?
+  ['the pod sets fsGroup: 0: its volumes are owned by group 0 (root) and every container runs with it as a supplemental group'] : []) +
+` + psc + `.?supplementalGroups.orValue([]).filter(g, g == 0).map(g, 'supplementalGroups includes 0: every container of the pod runs with the root group') +
+` + perContainer(sc+`.?runAsGroup.hasValue() ? (x.c.securityContext.runAsGroup == 0 ? `+who+` + ' sets runAsGroup: 0 and runs with the root group' : '') :
+`+psc+`.?runAsGroup.orValue(-1) == 0 ? `+who+` + ' runs with the root group: it inherits runAsGroup: 0 from the pod securityContext' : ''`),
+	pod.SeccompNotRuntimeDefault.ID: perContainer(`` + windows + ` ? '' :
+` + sc + `.?seccompProfile.hasValue() ? (` + confined(`x.c.securityContext.seccompProfile`) + ` ? '' :
+  ` + who + ` + ' sets seccomp profile ' + ` + profileName(`x.c.securityContext.seccompProfile`) + `) :
+!` + psc + `.?seccompProfile.hasValue() ? ` + who + ` + ' has no seccomp profile: neither it nor the pod sets securityContext.seccompProfile, so it runs unconfined unless the kubelet sets a default' :
+` + confined(`variables.spec.securityContext.seccompProfile`) + ` ? '' :
+` + who + ` + ' inherits seccomp profile ' + ` + profileName(`variables.spec.securityContext.seccompProfile`) + ` + ' from the pod securityContext'`),
+	// One list for each problem (type, user, role) of the containers' own
+	// options; the first also holds the options a container inherits.
+	pod.UnsafeSysctls.ID: `` + windows + ` ? [] :
+` + psc + `.?sysctls.orValue([]).filter(s,
+  !((s.name.indexOf('/') >= 0 && (s.name.indexOf('.') < 0 || s.name.indexOf('/') < s.name.indexOf('.')) ?
+    s.name.split('.').map(p, p.replace('/', '.')).join('/') : s.name) in variables.safe)).map(s,
+  'pod sets sysctl ' + ` + goQuote(`s.name`) + ` + ', which is outside the Pod Security Standards safe set')`,
+	pod.AppArmorUnconfined.ID: perContainer(`` + windows + ` ? '' :
+` + sc + `.?appArmorProfile.hasValue() ? (
+  ` + confined(`x.c.securityContext.appArmorProfile`) + ` ? '' :
+  ` + annotation + `.orValue('') == ` + celString(corev1.DeprecatedAppArmorBetaProfileNameUnconfined) + ` && x.c.securityContext.appArmorProfile.?type.orValue('') == 'Unconfined' ?
+    ` + who + ` + ' is given AppArmor profile ` + strconv.Quote(corev1.DeprecatedAppArmorBetaProfileNameUnconfined) + ` by annotation ` + corev1.DeprecatedAppArmorBetaContainerAnnotationKeyPrefix + `' + x.c.name :
+  ` + who + ` + ' sets AppArmor profile ' + ` + profileName(`x.c.securityContext.appArmorProfile`) + `) :
+` + annotation + `.orValue('') != '' ? (
+  ` + annotation + `.value() == ` + celString(corev1.DeprecatedAppArmorBetaProfileRuntimeDefault) + ` || ` + annotation + `.value().startsWith(` + celString(corev1.DeprecatedAppArmorBetaProfileNamePrefix) + `) ? '' :
+  ` + who + ` + ' is given AppArmor profile ' + ` + goQuote(annotation+`.value()`) + ` + ' by annotation ` + corev1.DeprecatedAppArmorBetaContainerAnnotationKeyPrefix + `' + x.c.name) :
+` + psc + `.?appArmorProfile.hasValue() && !` + confined(`variables.spec.securityContext.appArmorProfile`) + ` ?
+  ` + who + ` + ' inherits AppArmor profile ' + ` + profileName(`variables.spec.securityContext.appArmorProfile`) + ` + ' from the pod securityContext' : ''`),
+	pod.SELinuxCustomOptions.ID: perContainer(``+windows+` ? '' :
+`+sc+`.?seLinuxOptions.hasValue() ? (`+seLinuxType(`x.c.securityContext.seLinuxOptions`)+` == '' ? '' :
+  `+who+` + ' sets ' + `+seLinuxType(`x.c.securityContext.seLinuxOptions`)+`) :
+`+psc+`.?seLinuxOptions.hasValue() && `+seLinuxProblems(`variables.spec.securityContext.seLinuxOptions`)+`.exists(w, w != '') ?
+  `+who+` + ' inherits custom SELinux options from the pod securityContext: ' +
+  `+seLinuxProblems(`variables.spec.securityContext.seLinuxOptions`)+`.filter(w, w != '').join(', ') : ''`) + ` +
+` + perContainer(windows+` || !`+sc+`.?seLinuxOptions.hasValue() || `+seLinuxNamed(`x.c.securityContext.seLinuxOptions`, "user")+` == '' ? '' :
+`+who+` + ' sets ' + `+seLinuxNamed(`x.c.securityContext.seLinuxOptions`, "user")) + ` +
+` + perContainer(windows+` || !`+sc+`.?seLinuxOptions.hasValue() || `+seLinuxNamed(`x.c.securityContext.seLinuxOptions`, "role")+` == '' ? '' :
+`+who+` + ' sets ' + `+seLinuxNamed(`x.c.securityContext.seLinuxOptions`, "role")),
+}
+
+// confined is whether the seccomp or AppArmor profile p is RuntimeDefault
+// or Localhost.
+func confined(p string) string {
+	return `(` + p + `.?type.orValue('') in ['RuntimeDefault', 'Localhost'])`
+}
+
+// profileName names the type of the seccomp or AppArmor profile p for
+// messages.
+func profileName(p string) string {
+	return `(` + p + `.?type.orValue('') == '' ? 'with no type' : ` + p + `.type)`
+}
+
+// goQuote is the CEL form of Go's %q for the strings of the checks'
+// messages (printable text: control characters are not escaped).
+func goQuote(s string) string {
+	return `('"' + ` + s + `.replace('\\', '\\\\').replace('"', '\\"') + '"')`
+}
+
+// seLinuxType is the problem of the type of the SELinux options o, or ”.
+func seLinuxType(o string) string {
+	return `(` + o + `.?type.orValue('') in ['', 'container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t'] ? '' :
+  'SELinux type ' + ` + goQuote(o+`.type`) + ` + ', outside the container types')`
+}
+
+// seLinuxNamed is the problem of the user or role of the SELinux options
+// o, or ”.
+func seLinuxNamed(o, field string) string {
+	return `(` + o + `.?` + field + `.orValue('') == '' ? '' : 'SELinux ` + field + ` ' + ` + goQuote(o+`.`+field) + `)`
+}
+
+// seLinuxProblems is the list of the problems of the SELinux options o,
+// each ” if there is none, in the check's order: type, user, role.
+func seLinuxProblems(o string) string {
+	return `[` + seLinuxType(o) + `, ` + seLinuxNamed(o, "user") + `, ` + seLinuxNamed(o, "role") + `]`
 }
 
 // riskMap is pod.CapabilityRisks as a CEL map literal.
@@ -174,6 +275,16 @@ func vapPolicy(c *check.Check, violations string) *admissionv1.ValidatingAdmissi
 	vars := slices.Clone(podVariables)
 	if c.ID == pod.DangerousCapabilitiesAdded.ID {
 		vars = append(vars, admissionv1.Variable{Name: "risks", Expression: riskMap()})
+	}
+	if c.ID == pod.AppArmorUnconfined.ID {
+		vars = append(vars, podAnnotations)
+	}
+	if c.ID == pod.UnsafeSysctls.ID {
+		safe := make([]string, 0, len(pod.SafeSysctls()))
+		for _, n := range pod.SafeSysctls() {
+			safe = append(safe, celString(n))
+		}
+		vars = append(vars, admissionv1.Variable{Name: "safe", Expression: "[" + strings.Join(safe, ", ") + "]"})
 	}
 	vars = append(vars, admissionv1.Variable{Name: "violations", Expression: violations})
 	return &admissionv1.ValidatingAdmissionPolicy{

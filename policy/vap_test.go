@@ -195,7 +195,8 @@ func TestVAPAgreesOnFixtures(t *testing.T) {
 }
 
 // TestVAPCostOfALargePod: a pod at the edge of what is reasonable (60
-// containers, 20 capabilities each added and dropped, 20 host paths) stays far below the API server's
+// containers, 20 capabilities each added and dropped, 20 host ports each,
+// 20 host paths, 20 sysctls) stays far below the API server's
 // per-expression cost limit.
 func TestVAPCostOfALargePod(t *testing.T) {
 	policies, _, err := policy.VAPs(checks.All(), policy.VAPOptions{})
@@ -207,12 +208,22 @@ func TestVAPCostOfALargePod(t *testing.T) {
 	for i := range caps {
 		caps[i] = fmt.Sprintf("CAP_X%d", i)
 	}
+	ports := make([]any, 20)
+	for i := range ports {
+		ports[i] = map[string]any{"containerPort": int64(8000 + i), "hostPort": int64(8000 + i)}
+	}
 	for i := range 20 {
-		cs = append(cs, map[string]any{"name": fmt.Sprintf("c%d", i), "image": "x", "securityContext": map[string]any{
-			"capabilities": map[string]any{"add": caps, "drop": caps}, "runAsNonRoot": false, "privileged": true}})
+		cs = append(cs, map[string]any{"name": fmt.Sprintf("c%d", i), "image": "x", "ports": ports, "securityContext": map[string]any{
+			"capabilities": map[string]any{"add": caps, "drop": caps}, "runAsNonRoot": false, "privileged": true, "procMount": "Unmasked", "runAsGroup": int64(0), "appArmorProfile": map[string]any{"type": "Unconfined"},
+			"seLinuxOptions": map[string]any{"type": "spc_t", "user": "u", "role": "r"},
+			"windowsOptions": map[string]any{"hostProcess": true}}})
 		vols = append(vols, map[string]any{"name": fmt.Sprintf("v%d", i), "hostPath": map[string]any{"path": "/"}})
 	}
-	spec := map[string]any{"hostPID": true, "hostIPC": true, "hostNetwork": true, "initContainers": cs, "containers": cs, "ephemeralContainers": cs, "volumes": vols}
+	sysctls := make([]any, 20)
+	for i := range sysctls {
+		sysctls[i] = map[string]any{"name": fmt.Sprintf("net/ipv4/x%d", i), "value": "1"}
+	}
+	spec := map[string]any{"securityContext": map[string]any{"sysctls": sysctls}, "hostPID": true, "hostIPC": true, "hostNetwork": true, "initContainers": cs, "containers": cs, "ephemeralContainers": cs, "volumes": vols}
 	env := celEnv(t)
 	for _, p := range policies {
 		c := compile(t, env, p.Policy)

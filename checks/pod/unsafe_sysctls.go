@@ -1,6 +1,8 @@
 package pod
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/kubeharden/kubeharden/check"
@@ -67,6 +69,10 @@ var safeSysctls = map[string]bool{
 	"net.ipv4.tcp_slow_start_after_idle":  true,
 	"net.ipv4.tcp_notsent_lowat":          true,
 }
+
+// SafeSysctls returns the Pod Security Standards safe set of sysctls, in
+// dotted form (for the admission policy of the check).
+func SafeSysctls() []string { return slices.Sorted(maps.Keys(safeSysctls)) }
 
 // normaliseSysctl converts a sysctl name written with slashes
 // (net/ipv4/tcp_syncookies) to the dotted form, the way the kubelet does:

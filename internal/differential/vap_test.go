@@ -53,6 +53,32 @@ var vapBreakers = map[string]func(spec map[string]any, c map[string]any){
 	"dangerous-capabilities-added": func(_, c map[string]any) {
 		sc(c)["capabilities"] = map[string]any{"drop": []any{"ALL"}, "add": []any{"SYS_ADMIN"}}
 	},
+	"host-port": func(_, c map[string]any) {
+		c["ports"] = []any{map[string]any{"containerPort": int64(8080), "hostPort": int64(8080)}}
+	},
+	"proc-mount-unmasked": func(s, c map[string]any) {
+		s["hostUsers"] = false // the API server refuses Unmasked in the node's user namespace
+		sc(c)["procMount"] = "Unmasked"
+	},
+	"windows-host-process": func(s, c map[string]any) {
+		// The API server wants HostProcess pods on Windows with the host's
+		// network, and refuses Linux-only settings on them.
+		s["os"] = map[string]any{"name": "windows"}
+		s["hostNetwork"] = true
+		delete(sc(c), "allowPrivilegeEscalation")
+		delete(sc(c), "capabilities")
+		delete(sc(c), "readOnlyRootFilesystem")
+		delete(sc(c), "seccompProfile")
+		sc(c)["windowsOptions"] = map[string]any{"hostProcess": true}
+	},
+	"writable-root-filesystem":    func(_, c map[string]any) { delete(sc(c), "readOnlyRootFilesystem") },
+	"run-as-root-group":           func(_, c map[string]any) { sc(c)["runAsGroup"] = int64(0) },
+	"seccomp-not-runtime-default": func(_, c map[string]any) { sc(c)["seccompProfile"] = map[string]any{"type": "Unconfined"} },
+	"selinux-custom-options":      func(_, c map[string]any) { sc(c)["seLinuxOptions"] = map[string]any{"type": "spc_t"} },
+	"apparmor-unconfined":         func(_, c map[string]any) { sc(c)["appArmorProfile"] = map[string]any{"type": "Unconfined"} },
+	"unsafe-sysctls": func(s, _ map[string]any) {
+		s["securityContext"] = map[string]any{"sysctls": []any{map[string]any{"name": "kernel.msgmax", "value": "65536"}}}
+	},
 }
 
 func sc(c map[string]any) map[string]any { return c["securityContext"].(map[string]any) }
@@ -60,7 +86,8 @@ func sc(c map[string]any) map[string]any { return c["securityContext"].(map[stri
 // compliantPod passes every check with a CEL form.
 func compliantPod(name, ns string) map[string]any {
 	c := map[string]any{"name": "app", "image": "registry.example/app:1", "securityContext": map[string]any{
-		"allowPrivilegeEscalation": false, "runAsNonRoot": true, "capabilities": map[string]any{"drop": []any{"ALL"}}}}
+		"allowPrivilegeEscalation": false, "runAsNonRoot": true, "capabilities": map[string]any{"drop": []any{"ALL"}},
+		"readOnlyRootFilesystem": true, "seccompProfile": map[string]any{"type": "RuntimeDefault"}}}
 	return map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": name, "namespace": ns},
 		"spec": map[string]any{"containers": []any{c}}}
 }
