@@ -202,7 +202,7 @@ func TestPSSLabelsOnCluster(t *testing.T) {
 			var ri dynamic.ResourceInterface = dyn.Resource(gvr)
 			if ns := u.GetNamespace(); ns != "" {
 				ri = dyn.Resource(gvr).Namespace(ns)
-				waitUntil(t, "the default ServiceAccount of "+ns, func() bool {
+				testcluster.WaitFor(t, "the default ServiceAccount of "+ns, func() bool {
 					_, err := cs.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
 					return err == nil
 				})
@@ -212,7 +212,7 @@ func TestPSSLabelsOnCluster(t *testing.T) {
 			}
 		}
 	}
-	waitUntil(t, "the Deployment's two pods", func() bool {
+	testcluster.WaitFor(t, "the Deployment's two pods", func() bool {
 		pods, err := cs.CoreV1().Pods("kh-pss-base").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
 		return err == nil && len(pods.Items) == 2
 	})
@@ -405,15 +405,4 @@ func detail(b policy.Blocker) string {
 		}
 	}
 	return strings.Join(parts, ", ")
-}
-
-func waitUntil(t *testing.T, what string, f func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for !f() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
 }

@@ -85,3 +85,17 @@ func skipOrFail(tb testing.TB, err error) {
 	}
 	tb.Fatal(err)
 }
+
+// WaitFor polls f every 250 ms until it returns true, failing the test
+// after 90 s: for what the controller manager or the API server's caches
+// do asynchronously (a Deployment's pods, a default ServiceAccount).
+func WaitFor(tb testing.TB, what string, f func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for !f() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}

@@ -83,18 +83,6 @@ func scan(t *testing.T, opts cluster.Options, checkList ...*check.Check) *report
 	return run.Report()
 }
 
-// waitFor polls until f returns true or the time is up.
-func waitFor(t *testing.T, what string, f func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for !f() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
-
 const insecure = `apiVersion: v1
 kind: Namespace
 metadata: {name: kh-insecure}
@@ -214,7 +202,7 @@ func setup(t *testing.T) *testcluster.Cluster {
 		apply(t, c.AdminConfig(), insecure)
 		apply(t, c.AdminConfig(), hardened)
 		cs := kubernetes.NewForConfigOrDie(c.AdminConfig())
-		waitFor(t, "the Deployments' pods", func() bool {
+		testcluster.WaitFor(t, "the Deployments' pods", func() bool {
 			a, _ := cs.CoreV1().Pods("kh-insecure").List(context.Background(), metav1.ListOptions{LabelSelector: "app=web"})
 			b, _ := cs.CoreV1().Pods("kh-hardened").List(context.Background(), metav1.ListOptions{LabelSelector: "app=api"})
 			return a != nil && b != nil && len(a.Items) == 2 && len(b.Items) == 1
