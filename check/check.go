@@ -26,6 +26,9 @@ type Result struct {
 	// it belongs (e.g. the container).
 	Path    string
 	Message string
+	// Details, when set, carry the result's structured facts (the complete
+	// CVE list of a version finding, say); see Details.
+	Details *Details
 }
 
 // Check is one hardening rule.

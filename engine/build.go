@@ -71,7 +71,7 @@ func (r *Run) finishSet(c *check.Check, se check.SetEval) {
 				r.ignoreByID[key] = ign
 			}
 		}
-		f := &report.Finding{Check: c, Object: ro, Location: report.PosOf(t.Locate(res.Path), ro.Origin.File), Message: res.Message}
+		f := &report.Finding{Check: c, Object: ro, Location: report.PosOf(t.Locate(res.Path), ro.Origin.File), Message: res.Message, Details: res.Details}
 		f.Suppressed = r.e.suppress(c, t.Ref, ign, r.now, r)
 		switch {
 		case r.spill != nil:

@@ -70,7 +70,7 @@ func (e *Engine) evaluate(o *inventory.Object, in *interner, now time.Time, run 
 	}
 	for i, h := range hits {
 		f := &slab[i]
-		*f = report.Finding{Check: h.c, Object: ev.object, Location: report.PosOf(o.Locate(in.intern(h.r.Path)), o.Origin.File), Message: msgs.intern(h.r.Message)}
+		*f = report.Finding{Check: h.c, Object: ev.object, Location: report.PosOf(o.Locate(in.intern(h.r.Path)), o.Origin.File), Message: msgs.intern(h.r.Message), Details: h.r.Details}
 		if f.Suppressed = e.suppress(h.c, o.Ref, ev.ign, now, run); f.Suppressed != nil {
 			ev.silenced = append(ev.silenced, f)
 		} else {

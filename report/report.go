@@ -27,6 +27,8 @@ type Finding struct {
 	// findings; Loc gives the full location.
 	Location Pos
 	Message  string
+	// Details are the check's structured facts about the finding, or nil.
+	Details *check.Details
 	// Suppressed is set when an exception or annotation silenced the finding.
 	Suppressed *Suppression
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"bufio"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -487,7 +488,16 @@ func (s *Spill) appendFinding(b []byte, f *Finding) []byte {
 	} else {
 		b = append(b, 0)
 	}
-	return b
+	// Details, rare and of open shape, are kept as their JSON encoding.
+	if d := f.Details; !d.IsZero() {
+		if enc, err := json.Marshal(d); err == nil {
+			b = append(b, 1)
+			return appendString(b, string(enc))
+		} else if s.err == nil {
+			s.err = fmt.Errorf("spilling the details of a %s finding: %w", f.Check.ID, err)
+		}
+	}
+	return append(b, 0)
 }
 
 var errCorrupt = errors.New("spilled report record is corrupt")
@@ -565,6 +575,13 @@ func (s *Spill) decode(b []byte, objectOnly bool) (*Object, []*Finding, []*Findi
 			sp.By, sp.Reason, sp.Source.File, sp.Source.Path, sp.Expires = r.str(), r.str(), r.str(), r.str(), r.str()
 			sp.Source.Line, sp.Source.Column = r.int(), r.int()
 			f.Suppressed = sp
+		}
+		if r.byte() == 1 {
+			d := &check.Details{}
+			if err := json.Unmarshal([]byte(r.str()), d); err != nil {
+				return nil, nil, nil, errCorrupt
+			}
+			f.Details = d
 		}
 		all[i] = f
 	}

@@ -169,3 +169,33 @@ func TestSpillCorruption(t *testing.T) {
 		t.Error("a corrupt store read back without an error")
 	}
 }
+
+// A finding's details survive the spill, found or suppressed; findings
+// without details come back without.
+func TestSpillKeepsDetails(t *testing.T) {
+	o := &Object{Ref: inventory.Ref{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "ingress", Name: "ctl"}, Origin: inventory.Origin{Source: "file", File: "a.yaml", Line: 1}}
+	d := &check.Details{Component: &check.ComponentRef{Name: "ingress-nginx", Version: "1.11.3", UpgradeTo: "1.11.5"},
+		CVEs: []check.CVERef{{ID: "CVE-2025-1974", Severity: "critical", FixedIn: []string{"1.11.5", "1.12.1"}}}, EndOfLife: "2026-03-31"}
+	found := []*Finding{{Check: testChecks[0], Object: o, Message: "with", Details: d}, {Check: testChecks[1], Object: o, Message: "without"}}
+	silenced := []*Finding{{Check: testChecks[1], Object: o, Message: "silenced", Details: d, Suppressed: &Suppression{By: "config", Reason: "r"}}}
+	s := NewSpill(&memStore{}, testChecks)
+	s.Add(o, found, silenced)
+	rep := &Report{}
+	rep.SetSpill(s)
+	if err := rep.Materialize(); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 2 || len(rep.Suppressed) != 1 {
+		t.Fatalf("read back %d findings and %d suppressed", len(rep.Findings), len(rep.Suppressed))
+	}
+	for _, f := range append(rep.Findings, rep.Suppressed...) {
+		want := f.Message != "without"
+		if got := f.Details != nil; got != want {
+			t.Errorf("%s: details present = %v", f.Message, got)
+			continue
+		}
+		if want && (f.Details.Component.UpgradeTo != "1.11.5" || f.Details.CVEs[0].FixedIn[1] != "1.12.1" || f.Details.EndOfLife != "2026-03-31") {
+			t.Errorf("%s: details = %+v", f.Message, f.Details)
+		}
+	}
+}

@@ -263,3 +263,27 @@ func DistributionName(d string) string {
 	}
 	return strings.ToUpper(d[:1]) + d[1:]
 }
+
+// preNumberRE matches a pre-release label glued to its number ("rc93",
+// "beta1") at the start of a pre-release.
+var preNumberRE = regexp.MustCompile(`^(?i)(alpha|beta|rc)(\d+)(.*)$`)
+
+// ParseComponentVersion parses the version of a component other than
+// Kubernetes itself (containerd, runc, an add-on's image tag). It accepts
+// what ParseVersion accepts, and reads pre-release labels glued to their
+// number the way those projects write them ("1.0.0-rc93", "2.2.0-rc1") as
+// "rc.93", so that they order before the release and numerically among
+// themselves.
+func ParseComponentVersion(s string) (Version, error) {
+	v, err := ParseVersion(s)
+	if err != nil || v.Distribution != "" || v.Build == "" {
+		return v, err
+	}
+	m := preNumberRE.FindStringSubmatch(v.Build)
+	if m == nil {
+		return v, nil
+	}
+	v.Pre = strings.ToLower(m[1]) + "." + m[2] + m[3]
+	v.Build = ""
+	return v, nil
+}

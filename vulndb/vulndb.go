@@ -4,6 +4,11 @@
 // CVE, which patch fixes it on each minor release, and when each minor
 // release reaches end of life.
 //
+// A second embedded file, data/components.json, covers the software a
+// cluster runs besides the core (container runtimes, runc, etcd, add-ons
+// such as the ingress-nginx controller) with OSV-style affected ranges per
+// advisory and release-line end of life (see Components).
+//
 // The curated database is embedded in the binary (data/kubernetes.json);
 // "kubeharden db update" can write a newer one, merged with the official
 // Kubernetes CVE feed (package vulndb/feed) into the user's cache (package
@@ -84,6 +89,9 @@ type DB struct {
 	Origin string `json:"-"`
 
 	date time.Time
+	// components, when set, answers component questions instead of the
+	// embedded component database (see Components).
+	components *Components
 }
 
 // Source is a document the database was built from.
@@ -124,6 +132,11 @@ type CVE struct {
 	// Source is where the affected and fixed versions were taken from.
 	Source string `json:"source"`
 	Status string `json:"status"`
+	// Introduced is the minor release ("1.25") that added the feature or
+	// code the CVE is in, when the advisory or the feature's history says
+	// so: no version of an older minor is affected, whatever
+	// OlderMinorsAffected says. "" means no such bound is known.
+	Introduced string `json:"introduced,omitempty"`
 	// OlderMinorsAffected says, explicitly, whether minor releases older
 	// than the oldest one in Affected are vulnerable (with no fix on that
 	// minor). Minors newer than the newest one in Affected are not.
@@ -135,6 +148,8 @@ type CVE struct {
 	Notes    string `json:"notes,omitempty"`
 	// Mitigation summarises what to do when no release fixes the CVE.
 	Mitigation string `json:"mitigation,omitempty"`
+
+	introduced *Version
 }
 
 // Range is what the advisory says about one minor release.
@@ -282,6 +297,15 @@ func (db *DB) init() error {
 		default:
 			bad("%s: status %q must be fixed, unfixed or unknown-ranges", c.ID, c.Status)
 		}
+		c.introduced = nil
+		if c.Introduced != "" {
+			iv, err := ParseVersion(c.Introduced)
+			if err != nil || iv.Patch != 0 || iv.Pre != "" || iv.Build != "" || strings.Count(c.Introduced, ".") != 1 {
+				bad("%s: introduced %q is not MAJOR.MINOR", c.ID, c.Introduced)
+			} else {
+				c.introduced = &iv
+			}
+		}
 		seenRange := map[string]bool{}
 		for j := range c.Affected {
 			r := &c.Affected[j]
@@ -311,6 +335,9 @@ func (db *DB) init() error {
 			}
 			if r.introduced != nil && r.fixed != nil && r.introduced.Compare(*r.fixed) >= 0 {
 				bad("%s: on %s, introduced %s is not before fixed %s", c.ID, r.Minor, r.Introduced, r.Fixed)
+			}
+			if c.introduced != nil && mv.CompareMinor(*c.introduced) < 0 {
+				bad("%s: range %s predates the minor %s that introduced the feature", c.ID, r.Minor, c.Introduced)
 			}
 		}
 		sort.Slice(c.Affected, func(i, j int) bool { return c.Affected[i].minor.CompareMinor(c.Affected[j].minor) < 0 })
@@ -431,6 +458,9 @@ func (c *CVE) HasComponent(component string) bool {
 // Affects reports whether version v falls in the CVE's ranges.
 func (c *CVE) Affects(v Version) bool {
 	if c.Status != StatusFixed || len(c.Affected) == 0 {
+		return false
+	}
+	if c.introduced != nil && v.CompareMinor(*c.introduced) < 0 {
 		return false
 	}
 	if r := c.rangeFor(v); r != nil {

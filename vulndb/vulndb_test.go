@@ -120,8 +120,26 @@ func TestVulnerable(t *testing.T) {
 		// Pre-releases of a minor whose .0 carries the fix.
 		{Kubelet, "v1.31.0-alpha.1", []string{"CVE-2024-10220"}, nil},
 		{Kubelet, "v1.31.0", nil, []string{"CVE-2024-10220"}},
-		// A listed minor without a fixed patch is affected throughout.
-		{KubeAPIServer, "v1.19.16", []string{"CVE-2020-8565"}, nil},
+		// CVE-2020-8565: the cherry-picks of the fix are in 1.17.16,
+		// 1.18.14 and 1.19.6 (issue 15: those were reported as affected).
+		{KubeAPIServer, "v1.19.5", []string{"CVE-2020-8565"}, nil},
+		{KubeAPIServer, "v1.19.6", nil, []string{"CVE-2020-8565"}},
+		{KubeAPIServer, "v1.19.16", nil, []string{"CVE-2020-8565"}},
+		{KubeAPIServer, "v1.18.13", []string{"CVE-2020-8565"}, nil},
+		{KubeAPIServer, "v1.18.14", nil, []string{"CVE-2020-8565"}},
+		{KubeAPIServer, "v1.17.15", []string{"CVE-2020-8565"}, nil},
+		{KubeAPIServer, "v1.17.16", nil, []string{"CVE-2020-8565"}},
+		{KubeAPIServer, "v1.16.15", []string{"CVE-2020-8565"}, nil},
+		// CVE-2025-0426 is in the kubelet checkpoint API, added in 1.25:
+		// older kubelets are not affected (introduced 1.25).
+		{Kubelet, "v1.24.17", nil, []string{"CVE-2025-0426"}},
+		{Kubelet, "v1.20.0", nil, []string{"CVE-2025-0426"}},
+		{Kubelet, "v1.25.0", []string{"CVE-2025-0426"}, nil},
+		{Kubelet, "v1.28.15", []string{"CVE-2025-0426"}, nil},
+		{Kubelet, "v1.30.9", []string{"CVE-2025-0426"}, nil},
+		{Kubelet, "v1.30.10", nil, []string{"CVE-2025-0426"}},
+		{Kubelet, "v1.32.1", []string{"CVE-2025-0426"}, nil},
+		{Kubelet, "v1.32.2", nil, []string{"CVE-2025-0426"}},
 		// Vendor suffixes compare by the upstream version.
 		{KubeAPIServer, "v1.28.3-eks-4f4795d", []string{"CVE-2024-3177"}, nil},
 		{Kubelet, "v1.28.5+k3s1", []string{"CVE-2024-5321", "CVE-2024-10220"}, []string{"CVE-2023-5528"}},
@@ -180,8 +198,11 @@ func TestFix(t *testing.T) {
 		t.Errorf("Fix(1.9.3) = %s same=%v ok=%v, want 1.10.11 on a newer minor", fix, same, ok)
 	}
 	c = db.CVE("CVE-2020-8565")
-	if fix, same, ok := c.Fix(MustParseVersion("v1.18.4")); !ok || same || fix.String() != "1.20.0" {
-		t.Errorf("Fix(1.18.4) = %s same=%v ok=%v, want 1.20.0", fix, same, ok)
+	if fix, same, ok := c.Fix(MustParseVersion("v1.18.4")); !ok || !same || fix.String() != "1.18.14" {
+		t.Errorf("Fix(1.18.4) = %s same=%v ok=%v, want 1.18.14 on the same minor", fix, same, ok)
+	}
+	if fix, same, ok := c.Fix(MustParseVersion("v1.16.2")); !ok || same || fix.String() != "1.17.16" {
+		t.Errorf("Fix(1.16.2) = %s same=%v ok=%v, want 1.17.16 on a newer minor", fix, same, ok)
 	}
 	c = db.CVE("CVE-2020-8554")
 	if _, _, ok := c.Fix(MustParseVersion("v1.20.0")); ok {
@@ -264,6 +285,29 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// A feature-introduction bound keeps older minors clean even when the
+// advisory says older minors are affected.
+func TestIntroducedBound(t *testing.T) {
+	data := strings.Replace(tiny, `"olderMinorsAffected": false`, `"olderMinorsAffected": true, "introduced": "1.27"`, 1)
+	db, err := Parse([]byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v, want := range map[string]bool{"1.26.9": false, "1.20.0": false, "1.27.0": true, "1.29.9": true, "1.30.1": false, "1.30.3": true, "1.31.0": false} {
+		if got := db.CVEs[0].Affects(MustParseVersion(v)); got != want {
+			t.Errorf("introduced 1.27: Affects(%s) = %v, want %v", v, got, want)
+		}
+	}
+	// Without the bound, the same entry flags every older minor.
+	db, err = Parse([]byte(strings.Replace(tiny, `"olderMinorsAffected": false`, `"olderMinorsAffected": true`, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !db.CVEs[0].Affects(MustParseVersion("1.20.0")) {
+		t.Error("without introduced, olderMinorsAffected must flag 1.20.0")
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	tests := []struct{ name, data, want string }{
 		{"not json", `{`, "not valid JSON"},
@@ -273,6 +317,8 @@ func TestParseErrors(t *testing.T) {
 		{"severity", strings.Replace(tiny, `"high"`, `"severe"`, 1), "severity"},
 		{"range minor", strings.Replace(tiny, `"introduced": "1.30.2"`, `"introduced": "1.29.2"`, 1), "not on minor 1.30"},
 		{"order", strings.Replace(tiny, `"fixed": "1.30.5"`, `"fixed": "1.30.1"`, 1), "is not before fixed"},
+		{"introduced minor", strings.Replace(tiny, `"status": "fixed",`, `"status": "fixed", "introduced": "1.30.1",`, 1), "is not MAJOR.MINOR"},
+		{"introduced after range", strings.Replace(tiny, `"status": "fixed",`, `"status": "fixed", "introduced": "1.31",`, 1), "predates the minor 1.31"},
 		{"status", strings.Replace(tiny, `"status": "fixed"`, `"status": "maybe"`, 1), "status"},
 		{"eol status", strings.Replace(tiny, `"eolStatus": "ended"`, `"eolStatus": "soon"`, 1), "eolStatus"},
 	}

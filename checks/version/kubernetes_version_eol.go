@@ -55,6 +55,9 @@ var KubernetesVersionEOL = registry.Add(&check.Check{
 			fmt.Fprintf(&b, " %s may support it longer under its own policy: check its support calendar.", vulndb.DistributionName(t.Version.Distribution))
 		}
 		fmt.Fprintf(&b, " (as of the CVE database of %s)", db.DateString())
-		return []check.Result{{Path: t.Path, Message: b.String()}}
+		return []check.Result{{Path: t.Path, Message: b.String(), Details: &check.Details{
+			Component: &check.ComponentRef{Name: t.Components[0], Version: t.Version.String()},
+			EndOfLife: date.Format("2006-01-02"),
+		}}}
 	},
 })

@@ -46,7 +46,7 @@ var KubernetesVersionVulnerable = registry.Add(&check.Check{
 		if len(cves) == 0 {
 			return nil
 		}
-		return []check.Result{{Path: t.Path, Message: vulnerableMessage(db, t, cves)}}
+		return []check.Result{{Path: t.Path, Message: vulnerableMessage(db, t, cves), Details: coreDetails(t, cves)}}
 	},
 })
 
@@ -126,4 +126,36 @@ func vulnerableMessage(db *vulndb.DB, t *target, cves []vulndb.CVE) string {
 	b.WriteString(backportNote(t.Version))
 	fmt.Fprintf(&b, " (CVE database of %s)", db.DateString())
 	return b.String()
+}
+
+// coreDetails lists every CVE of a Kubernetes version finding, with the
+// fixed patch of each minor its advisory names, and the lowest patch of
+// the version's own minor that fixes all of those it can.
+func coreDetails(t *target, cves []vulndb.CVE) *check.Details {
+	d := &check.Details{Component: &check.ComponentRef{Name: t.Components[0], Version: t.Version.String()}}
+	var upgrade *vulndb.Version
+	all := true
+	for i := range cves {
+		c := &cves[i]
+		fixed := []string{}
+		for _, r := range c.Affected {
+			if r.Fixed != "" {
+				fixed = append(fixed, r.Fixed)
+			}
+		}
+		d.CVEs = append(d.CVEs, check.CVERef{ID: c.ID, Severity: c.Severity, FixedIn: fixed})
+		fix, same, ok := c.Fix(t.Version)
+		if !ok || !same {
+			all = false
+			continue
+		}
+		if upgrade == nil || fix.Compare(*upgrade) > 0 {
+			f := fix
+			upgrade = &f
+		}
+	}
+	if all && upgrade != nil {
+		d.Component.UpgradeTo = upgrade.String()
+	}
+	return d
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/kubeharden/kubeharden/internal/cli/catalog"
 	"github.com/kubeharden/kubeharden/internal/cli/cmdutil"
 	"github.com/kubeharden/kubeharden/internal/cli/db"
+	"github.com/kubeharden/kubeharden/internal/cli/inventory"
 	"github.com/kubeharden/kubeharden/internal/cli/policy"
 	clirbac "github.com/kubeharden/kubeharden/internal/cli/rbac"
 	"github.com/kubeharden/kubeharden/internal/cli/scan"
@@ -83,6 +84,7 @@ func NewCommand(streams Streams) *cobra.Command {
 	root.AddCommand(scan.NewCommand(streams, Version))
 	root.AddCommand(catalog.NewCommand(streams))
 	root.AddCommand(db.NewCommand(streams))
+	root.AddCommand(inventory.NewCommand(streams, Version))
 	root.AddCommand(clirbac.NewCommand(streams))
 	root.AddCommand(policy.NewCommand(streams))
 	root.AddCommand(serve.NewCommand(streams))

@@ -97,6 +97,18 @@ func (e *encoder) appendFinding(b []byte, f *report.Finding) ([]byte, error) {
 		b = append(b, `,"suppression":`...)
 		b = append(b, s...)
 	}
+	if d := details(f.Details); d != nil {
+		// The details' fields are fields of the finding (an embedded
+		// struct): their object without its braces.
+		s, err := marshal(d)
+		if err != nil {
+			return nil, err
+		}
+		if len(s) > 2 {
+			b = append(b, ',')
+			b = append(b, s[1:len(s)-1]...)
+		}
+	}
 	return append(b, '}'), nil
 }
 

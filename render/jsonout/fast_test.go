@@ -38,6 +38,13 @@ func TestFastMatchesEncodingJSON(t *testing.T) {
 		if i%4 == 0 {
 			f.Suppressed = &report.Suppression{By: "config", Reason: s, Source: inventory.Location{File: "k.yaml", Line: 3}}
 		}
+		switch i % 3 {
+		case 1:
+			f.Details = &check.Details{Component: &check.ComponentRef{Name: s, Version: s, UpgradeTo: s},
+				CVEs: []check.CVERef{{ID: "CVE-2025-1974", Severity: "critical", FixedIn: []string{"1.11.5", s}}, {ID: s, Severity: s, FixedIn: []string{}}}}
+		case 2:
+			f.Details = &check.Details{EndOfLife: s} // empty for s == "": no field at all
+		}
 		want, err := marshal(finding(f))
 		if err != nil {
 			t.Fatal(err)

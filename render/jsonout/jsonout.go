@@ -45,6 +45,10 @@ type Finding struct {
 	Remediation string              `json:"remediation"`
 	References  []check.Ref         `json:"references,omitempty"`
 	Suppressed  *report.Suppression `json:"suppression,omitempty"`
+	// Details are the check's structured facts ("cves", "component",
+	// "endOfLife"), each a field of the finding; absent when the check
+	// attached none.
+	*check.Details
 }
 
 // Origin says where an object came from, beyond its file position.
@@ -89,7 +93,17 @@ func finding(f *report.Finding) Finding {
 		Remediation: f.Check.Remediation,
 		References:  f.Check.Refs,
 		Suppressed:  f.Suppressed,
+		Details:     details(f.Details),
 	}
+}
+
+// details drops empty details, so that a finding without any is encoded
+// exactly as before they existed.
+func details(d *check.Details) *check.Details {
+	if d.IsZero() {
+		return nil
+	}
+	return d
 }
 
 func object(o *report.Object) Object {

@@ -3,8 +3,10 @@ package jsonout_test
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
+	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/render"
 	"github.com/kubeharden/kubeharden/render/jsonout"
 	"github.com/kubeharden/kubeharden/render/rendertest"
@@ -30,4 +32,50 @@ func TestGolden(t *testing.T) {
 	opts.ShowSuppressed = true
 	rendertest.Golden(t, "sample-suppressed.json", run(t, rendertest.Sample(), opts))
 	rendertest.Golden(t, "clean.json", run(t, rendertest.Clean(), render.Options{}))
+}
+
+// A version finding carries its complete CVE list as "cves", a field of
+// the finding next to the message; a finding without details has no such
+// field.
+func TestDetailsField(t *testing.T) {
+	rep := rendertest.Sample()
+	rep.Findings[0].Details = &check.Details{
+		Component: &check.ComponentRef{Name: "ingress-nginx", Version: "1.11.3", UpgradeTo: "1.11.5"},
+		CVEs:      []check.CVERef{{ID: "CVE-2025-1974", Severity: "critical", FixedIn: []string{"1.11.5", "1.12.1"}}},
+	}
+	var doc struct {
+		Findings []map[string]json.RawMessage `json:"findings"`
+	}
+	if err := json.Unmarshal(run(t, rep, render.Options{}), &doc); err != nil {
+		t.Fatal(err)
+	}
+	with, without := 0, 0
+	for _, f := range doc.Findings {
+		raw, ok := f["cves"]
+		if !ok {
+			without++
+			continue
+		}
+		with++
+		var cves []struct {
+			ID       string   `json:"id"`
+			Severity string   `json:"severity"`
+			FixedIn  []string `json:"fixedIn"`
+		}
+		if err := json.Unmarshal(raw, &cves); err != nil {
+			t.Fatal(err)
+		}
+		if len(cves) != 1 || cves[0].ID != "CVE-2025-1974" || cves[0].Severity != "critical" || strings.Join(cves[0].FixedIn, ",") != "1.11.5,1.12.1" {
+			t.Errorf("cves = %s", raw)
+		}
+		if string(f["component"]) != `{"name":"ingress-nginx","version":"1.11.3","upgradeTo":"1.11.5"}` {
+			t.Errorf("component = %s", f["component"])
+		}
+		if _, ok := f["message"]; !ok {
+			t.Error("the finding lost its message")
+		}
+	}
+	if with != 1 || without != len(doc.Findings)-1 {
+		t.Errorf("%d findings with cves, %d without; want 1 and %d", with, without, len(doc.Findings)-1)
+	}
 }

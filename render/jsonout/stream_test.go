@@ -22,7 +22,9 @@ func TestStreamMatchesWholeDocument(t *testing.T) {
 	for _, rep := range []*report.Report{
 		{},
 		{
-			Findings:   []*report.Finding{{Check: c, Object: o, Location: report.Pos{Line: 3}, Message: "m1"}, {Check: c, Object: o, Message: "m2"}},
+			Findings: []*report.Finding{{Check: c, Object: o, Location: report.Pos{Line: 3}, Message: "m1", Details: &check.Details{
+				Component: &check.ComponentRef{Name: "etcd", Version: "3.5.6"}, CVEs: []check.CVERef{{ID: "CVE-2023-32082", Severity: "low", FixedIn: []string{"3.4.26", "3.5.9"}}}}},
+				{Check: c, Object: o, Message: "m2", Details: &check.Details{}}},
 			Suppressed: []*report.Finding{{Check: c, Object: o, Message: "m3", Suppressed: &report.Suppression{By: "config", Reason: "r"}}},
 			Objects:    []*report.Object{o, {Ref: inventory.Ref{Kind: "Namespace", Name: "n"}}},
 			Errors:     []inventory.Error{{File: "b.yaml", Line: 2, Message: "bad"}},

@@ -132,12 +132,15 @@ type Result struct {
 }
 
 // ResultProperties is a result's property bag: where a live-cluster
-// object was read from, which SARIF has no field for.
+// object was read from, which SARIF has no field for, and the check's
+// structured details ("cves", "component", "endOfLife"), each a property
+// of its own.
 type ResultProperties struct {
 	Source          string `json:"source,omitempty"`
 	Context         string `json:"context,omitempty"`
 	UID             string `json:"uid,omitempty"`
 	ResourceVersion string `json:"resourceVersion,omitempty"`
+	*check.Details
 }
 
 // Location locates a result or notification.
@@ -533,6 +536,12 @@ func (lc *locator) result(f *report.Finding, ruleIndex int) Result {
 			UID:             o.Origin.UID,
 			ResourceVersion: o.Origin.ResourceVersion,
 		}
+	}
+	if d := f.Details; !d.IsZero() {
+		if r.Properties == nil {
+			r.Properties = &ResultProperties{}
+		}
+		r.Properties.Details = d
 	}
 	if s := f.Suppressed; s != nil {
 		kind := "external"

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/render"
 	"github.com/kubeharden/kubeharden/render/rendertest"
 	"github.com/kubeharden/kubeharden/render/sarif"
@@ -498,5 +499,77 @@ func TestArtifactURIs(t *testing.T) {
 	got = log.Runs[0].Results[1].Locations[0].PhysicalLocation.ArtifactLocation
 	if got.URI != "file:///abs/app.yaml" || got.URIBaseID != "" {
 		t.Errorf("absolute path: got %+v", got)
+	}
+}
+
+// detailsSample is the sample report with a version finding's structured
+// details on its first finding (a manifest object) and on the live-cluster
+// one (whose properties already name its origin).
+func detailsSample() *report.Report {
+	rep := rendertest.Sample()
+	d := &check.Details{
+		Component: &check.ComponentRef{Name: "ingress-nginx", Version: "1.11.3", UpgradeTo: "1.11.5"},
+		CVEs: []check.CVERef{{ID: "CVE-2025-1974", Severity: "critical", FixedIn: []string{"1.11.5", "1.12.1"}},
+			{ID: "CVE-2025-24514", Severity: "high", FixedIn: []string{"1.11.5", "1.12.1"}}},
+	}
+	rep.Findings[0].Details = d
+	for _, f := range rep.Findings {
+		if f.Object.Origin.Source == "cluster" {
+			f.Details = d
+		}
+	}
+	return rep
+}
+
+// Details become result properties, "cves" with every CVE; results
+// without details keep the properties they had.
+func TestDetailsProperties(t *testing.T) {
+	rep := detailsSample()
+	var log struct {
+		Runs []struct {
+			Results []struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(run(t, rep, opts), &log); err != nil {
+		t.Fatal(err)
+	}
+	with, cluster := 0, 0
+	for _, r := range log.Runs[0].Results {
+		raw, ok := r.Properties["cves"]
+		if !ok {
+			continue
+		}
+		with++
+		if !strings.Contains(string(raw), `"CVE-2025-24514"`) {
+			t.Errorf("cves property lacks the second CVE: %s", raw)
+		}
+		if _, ok := r.Properties["context"]; ok {
+			cluster++
+		}
+	}
+	if with != 2 || cluster != 1 {
+		t.Errorf("%d results with cves (%d from the cluster), want 2 (1)", with, cluster)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(run(t, rep, opts), &doc); err != nil {
+		t.Fatal(err)
+	}
+	v := &validator{t: t}
+	v.log(doc, rep)
+	logBuilt, err := sarif.Build(rep, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	enc := json.NewEncoder(&want)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(logBuilt); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(run(t, rep, opts), want.Bytes()) {
+		t.Error("with details, Render differs from Build")
 	}
 }

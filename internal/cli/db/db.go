@@ -99,6 +99,39 @@ type Info struct {
 	EmbeddedDay string   `json:"embeddedDate"`
 	Sources     []string `json:"sources"`
 	Warning     string   `json:"warning,omitempty"`
+	// Components summarises the component database (runtimes, etcd,
+	// add-ons), which ships with kubeharden.
+	Components *ComponentsInfo `json:"components,omitempty"`
+}
+
+// ComponentsInfo is the component database's part of "db info".
+type ComponentsInfo struct {
+	Date       string `json:"date"`
+	Components int    `json:"components"`
+	// WithAdvisories counts the components that have advisories.
+	WithAdvisories int `json:"withAdvisories"`
+	Advisories     int `json:"advisories"`
+	Unverified     int `json:"unverifiedAdvisories"`
+}
+
+func componentsInfo(db *vulndb.DB) *ComponentsInfo {
+	cs := db.Components()
+	if cs == nil {
+		return nil
+	}
+	ci := &ComponentsInfo{Date: cs.Generated, Components: len(cs.Components)}
+	for _, c := range cs.Components {
+		if len(c.Advisories) > 0 {
+			ci.WithAdvisories++
+		}
+		for _, a := range c.Advisories {
+			ci.Advisories++
+			if !a.Verified {
+				ci.Unverified++
+			}
+		}
+	}
+	return ci
 }
 
 func runInfo(streams cmdutil.Streams, e env, f *infoFlags) error {
@@ -121,6 +154,7 @@ func runInfo(streams cmdutil.Streams, e env, f *infoFlags) error {
 		Minors:      db.MinorsRange(),
 		Supported:   db.Supported(),
 		EmbeddedDay: embedded.DateString(),
+		Components:  componentsInfo(db),
 	}
 	if p, err := e.cache.Path(); err == nil {
 		in.CachePath = p
@@ -151,6 +185,10 @@ func runInfo(streams cmdutil.Streams, e env, f *infoFlags) error {
 	fmt.Fprintf(tw, "Supported minors:\t%s (as of %s)\n", supported, in.Date)
 	if in.CachePath != "" {
 		fmt.Fprintf(tw, "Cache file:\t%s\n", in.CachePath)
+	}
+	if ci := in.Components; ci != nil {
+		fmt.Fprintf(tw, "Component database:\t%s, %d components (%d with advisories), %d advisories (%d not fully verified)\n",
+			ci.Date, ci.Components, ci.WithAdvisories, ci.Advisories, ci.Unverified)
 	}
 	for i, s := range in.Sources {
 		label := ""

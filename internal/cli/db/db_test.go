@@ -373,6 +373,7 @@ func TestInfo(t *testing.T) {
 		{"Minor releases:", "1.2-1.37"},
 		{"Supported minors:", "(as of " + embedded.DateString() + ")"},
 		{"Cache file:", path},
+		{"Component database:", "components ("},
 	} {
 		if !hasLine(out, want[0], want[1]) {
 			t.Errorf("info %q lacks %q %q", out, want[0], want[1])
@@ -395,5 +396,8 @@ func TestInfo(t *testing.T) {
 	if in.Date != embedded.DateString() || in.CVEs != len(embedded.CVEs) || in.Origin != "embedded" || in.WithRanges == 0 || len(in.Supported) == 0 ||
 		in.CachePath != path || in.EmbeddedDay != embedded.DateString() || in.Warning != "" {
 		t.Errorf("info json = %+v", in)
+	}
+	if ci := in.Components; ci == nil || ci.Components < 7 || ci.WithAdvisories < 7 || ci.Advisories <= ci.Unverified || ci.Date == "" {
+		t.Errorf("info json components = %+v", in.Components)
 	}
 }
