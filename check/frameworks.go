@@ -26,13 +26,15 @@ type Control struct {
 	Title string
 }
 
-// cisControls are the section 5 (Policies) recommendations of the CIS
-// Kubernetes Benchmark v1.12, with their titles as published (without the
-// "(Manual)"/"(Automated)" suffix). Sections 1 to 4 (control plane, etcd,
-// control plane configuration, worker nodes) are about component flags and
-// node files, which no object kubeharden reads can show, so no check
-// refers to them.
-var cisControls = []Control{
+// cisControls are the recommendations of the CIS Kubernetes Benchmark
+// v1.12 a reference may name, in benchmark order: the node items of
+// sections 1 to 4 that the node checks evaluate (cis_node.go), then
+// section 5 (Policies).
+var cisControls = append(nodeControls(), cisPolicyControls...)
+
+// cisPolicyControls are the section 5 (Policies) recommendations, with
+// their titles as published (without the "(Manual)"/"(Automated)" suffix).
+var cisPolicyControls = []Control{
 	{"5.1.1", "Ensure that the cluster-admin role is only used where required"},
 	{"5.1.2", "Minimize access to secrets"},
 	{"5.1.3", "Minimize wildcard use in Roles and ClusterRoles"},

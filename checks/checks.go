@@ -6,6 +6,7 @@ import (
 	"github.com/kubeharden/kubeharden/checks/identity"
 	"github.com/kubeharden/kubeharden/checks/namespace"
 	"github.com/kubeharden/kubeharden/checks/network"
+	"github.com/kubeharden/kubeharden/checks/node"
 	"github.com/kubeharden/kubeharden/checks/pod"
 	"github.com/kubeharden/kubeharden/checks/rbac"
 	"github.com/kubeharden/kubeharden/checks/version"
@@ -29,6 +30,7 @@ func Domains() []Domain {
 		{Name: "network", Checks: network.Checks()},
 		{Name: "namespace", Checks: namespace.Checks()},
 		{Name: "version", Checks: version.Checks()},
+		{Name: "node", Checks: node.Checks()},
 	}
 }
 

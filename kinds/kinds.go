@@ -21,6 +21,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/nodeconf"
 )
 
 // GroupKind names a kind independently of its version.
@@ -59,7 +60,8 @@ type Type struct {
 	// content (a Secret's data) never reaches kubeharden.
 	MetadataOnly bool
 	// Synthetic kinds are not served by the API server: sources make them
-	// (the APIServer object carrying /version).
+	// (the APIServer object carrying /version), or they are read from
+	// nodes (the node Component).
 	Synthetic bool
 	// Aliases are older group names whose objects decode into the same Go
 	// type (extensions/v1beta1 Deployments...): the fields checks read
@@ -185,6 +187,11 @@ var (
 		func(o *inventory.APIServer) *metav1.ObjectMeta { return &o.ObjectMeta }, nil)
 )
 
+// NodeComponent is the synthetic object the node source makes of each
+// control-plane or node component it finds (see nodeconf.Component).
+var NodeComponent = define[nodeconf.Component, struct{}](Type{Group: nodeconf.Group, Version: "v1", Kind: nodeconf.Kind, Synthetic: true},
+	func(o *nodeconf.Component) *metav1.ObjectMeta { return &o.ObjectMeta }, nil)
+
 // Workload stands for every kind kubeharden has no Go type for whose
 // spec.template is a pod template: OpenShift's DeploymentConfig, Argo
 // Rollouts, Knative and other operators' workloads. Their pod templates
@@ -199,7 +206,7 @@ const WorkloadName = "custom kinds with a pod template at spec.template"
 var all = []*Type{
 	Namespace, Node, Pod, ReplicationController, PodTemplate, Service, ConfigMap, Secret, ServiceAccount,
 	ResourceQuota, LimitRange, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob,
-	Role, RoleBinding, ClusterRole, ClusterRoleBinding, NetworkPolicy, Ingress, APIServer, Workload,
+	Role, RoleBinding, ClusterRole, ClusterRoleBinding, NetworkPolicy, Ingress, APIServer, NodeComponent, Workload,
 }
 
 // Pods are the pod-bearing kinds, custom workloads included.

@@ -3,18 +3,19 @@
 # integration tests run against (see internal/testcluster):
 #
 #   kube-apiserver, kube-controller-manager  v1.37.2  (module hack/kube/apiserver)
+#   kubeadm                                  v1.37.2  (module hack/kube/apiserver; the node tests)
 #   etcd                                     v3.7.0   (module hack/kube/etcd)
 #
 # into .cache/kube/v1.37.2 at the repository root, or into $KUBEHARDEN_KUBE_BIN
 # when that is set (the same variable internal/testcluster reads).
 #
 # Everything comes from the Go module proxy; no prebuilt binary is downloaded.
-# When all three binaries are present and answer --version with the pinned
-# version, the script exits at once. Otherwise it builds only the missing or
-# wrong ones; a cold build takes several minutes on 2 cores. Each binary is
-# linked under a temporary name and moved into place, so an interrupted build
-# never leaves a half-written binary behind, and concurrent runs are
-# serialised with flock(1) when it is available.
+# When all four binaries are present and answer --version (kubeadm: version
+# -o short) with the pinned version, the script exits at once. Otherwise it
+# builds only the missing or wrong ones; a cold build takes several minutes
+# on 2 cores. Each binary is linked under a temporary name and moved into
+# place, so an interrupted build never leaves a half-written binary behind,
+# and concurrent runs are serialised with flock(1) when it is available.
 set -euo pipefail
 
 KUBE_VERSION=v1.37.2
@@ -44,14 +45,20 @@ ok() {
 	[ -x "$bin" ] || return 1
 	# Not piped into grep -q: the binary could die of SIGPIPE, failing the check.
 	local got
-	got="$("$bin" --version 2>/dev/null)" || return 1
+	if [ "$1" = kubeadm ]; then
+		# kubeadm has no --version flag: "kubeadm version -o short" prints v1.37.2.
+		want="$KUBE_VERSION"
+		got="$("$bin" version -o short 2>/dev/null)" || return 1
+	else
+		got="$("$bin" --version 2>/dev/null)" || return 1
+	fi
 	[[ "$got" == *"$want"* ]]
 }
 
-all_ok() { ok kube-apiserver && ok kube-controller-manager && ok etcd; }
+all_ok() { ok kube-apiserver && ok kube-controller-manager && ok etcd && ok kubeadm; }
 
 if all_ok; then
-	log "kube-apiserver, kube-controller-manager $KUBE_VERSION and etcd $ETCD_VERSION present in $out"
+	log "kube-apiserver, kube-controller-manager, kubeadm $KUBE_VERSION and etcd $ETCD_VERSION present in $out"
 	exit 0
 fi
 
@@ -106,4 +113,5 @@ build() {
 build etcd "$here/etcd" . "$etcd_ldflags"
 build kube-apiserver "$here/apiserver" k8s.io/kubernetes/cmd/kube-apiserver "$kube_ldflags"
 build kube-controller-manager "$here/apiserver" k8s.io/kubernetes/cmd/kube-controller-manager "$kube_ldflags"
+build kubeadm "$here/apiserver" k8s.io/kubernetes/cmd/kubeadm "$kube_ldflags"
 log "done: $(cd "$out" && "./kube-apiserver" --version), $(cd "$out" && ./etcd --version | head -1)"

@@ -15,6 +15,7 @@ import (
 	"github.com/kubeharden/kubeharden/internal/cli/cmdutil"
 	"github.com/kubeharden/kubeharden/internal/cli/db"
 	"github.com/kubeharden/kubeharden/internal/cli/inventory"
+	clinode "github.com/kubeharden/kubeharden/internal/cli/node"
 	"github.com/kubeharden/kubeharden/internal/cli/policy"
 	clirbac "github.com/kubeharden/kubeharden/internal/cli/rbac"
 	"github.com/kubeharden/kubeharden/internal/cli/scan"
@@ -88,6 +89,7 @@ func NewCommand(streams Streams) *cobra.Command {
 	root.AddCommand(clirbac.NewCommand(streams))
 	root.AddCommand(policy.NewCommand(streams))
 	root.AddCommand(serve.NewCommand(streams))
+	root.AddCommand(clinode.NewCommand(streams, Version))
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print kubeharden's version",
