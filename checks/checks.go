@@ -3,6 +3,7 @@ package checks
 
 import (
 	"github.com/kubeharden/kubeharden/check"
+	"github.com/kubeharden/kubeharden/checks/audit"
 	"github.com/kubeharden/kubeharden/checks/identity"
 	"github.com/kubeharden/kubeharden/checks/namespace"
 	"github.com/kubeharden/kubeharden/checks/network"
@@ -31,6 +32,7 @@ func Domains() []Domain {
 		{Name: "namespace", Checks: namespace.Checks()},
 		{Name: "version", Checks: version.Checks()},
 		{Name: "node", Checks: node.Checks()},
+		{Name: "audit", Checks: audit.Checks()},
 	}
 }
 

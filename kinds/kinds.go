@@ -20,6 +20,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubeharden/kubeharden/auditpolicy"
 	"github.com/kubeharden/kubeharden/inventory"
 	"github.com/kubeharden/kubeharden/nodeconf"
 )
@@ -60,8 +61,8 @@ type Type struct {
 	// content (a Secret's data) never reaches kubeharden.
 	MetadataOnly bool
 	// Synthetic kinds are not served by the API server: sources make them
-	// (the APIServer object carrying /version), or they are read from
-	// nodes (the node Component).
+	// (the APIServer object carrying /version), or they are configuration
+	// files read from disk only (the audit Policy).
 	Synthetic bool
 	// Aliases are older group names whose objects decode into the same Go
 	// type (extensions/v1beta1 Deployments...): the fields checks read
@@ -192,6 +193,12 @@ var (
 var NodeComponent = define[nodeconf.Component, struct{}](Type{Group: nodeconf.Group, Version: "v1", Kind: nodeconf.Kind, Synthetic: true},
 	func(o *nodeconf.Component) *metav1.ObjectMeta { return &o.ObjectMeta }, nil)
 
+// AuditPolicy is the kube-apiserver's audit policy (--audit-policy-file):
+// a configuration file, not an object the API server serves, so it is
+// synthetic (read from files only, never listed from a cluster).
+var AuditPolicy = define[auditpolicy.Policy, struct{}](Type{Group: auditpolicy.Group, Version: auditpolicy.Version, Kind: auditpolicy.Kind, Synthetic: true},
+	func(o *auditpolicy.Policy) *metav1.ObjectMeta { return &o.ObjectMeta }, nil)
+
 // Workload stands for every kind kubeharden has no Go type for whose
 // spec.template is a pod template: OpenShift's DeploymentConfig, Argo
 // Rollouts, Knative and other operators' workloads. Their pod templates
@@ -206,7 +213,7 @@ const WorkloadName = "custom kinds with a pod template at spec.template"
 var all = []*Type{
 	Namespace, Node, Pod, ReplicationController, PodTemplate, Service, ConfigMap, Secret, ServiceAccount,
 	ResourceQuota, LimitRange, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob,
-	Role, RoleBinding, ClusterRole, ClusterRoleBinding, NetworkPolicy, Ingress, APIServer, NodeComponent, Workload,
+	Role, RoleBinding, ClusterRole, ClusterRoleBinding, NetworkPolicy, Ingress, APIServer, NodeComponent, AuditPolicy, Workload,
 }
 
 // Pods are the pod-bearing kinds, custom workloads included.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubeharden/kubeharden/internal/cli/audit"
 	"github.com/kubeharden/kubeharden/internal/cli/catalog"
 	"github.com/kubeharden/kubeharden/internal/cli/cmdutil"
 	"github.com/kubeharden/kubeharden/internal/cli/db"
@@ -90,6 +91,7 @@ func NewCommand(streams Streams) *cobra.Command {
 	root.AddCommand(policy.NewCommand(streams))
 	root.AddCommand(serve.NewCommand(streams))
 	root.AddCommand(clinode.NewCommand(streams, Version))
+	root.AddCommand(audit.NewCommand(streams, Version))
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print kubeharden's version",

@@ -95,8 +95,16 @@ type Cluster struct {
 	pki  *pki
 
 	etcd, apiserver, controllerManager *process
+	opts                               Options
 
 	stopOnce sync.Once
+}
+
+// Options change the control plane StartWith starts.
+type Options struct {
+	// APIServerArgs are added to kube-apiserver's flags (an audit policy
+	// and log, say).
+	APIServerArgs []string
 }
 
 // Start starts etcd, kube-apiserver and kube-controller-manager, and returns
@@ -104,7 +112,10 @@ type Cluster struct {
 // "default" namespace's "default" ServiceAccount. ctx bounds the start; each
 // stage also has its own timeout, and on failure the error quotes the end of
 // the failing process's log. The caller must call Stop.
-func Start(ctx context.Context) (_ *Cluster, err error) {
+func Start(ctx context.Context) (*Cluster, error) { return StartWith(ctx, Options{}) }
+
+// StartWith is Start with options.
+func StartWith(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	binDir, err := BinDir()
 	if err != nil {
 		return nil, err
@@ -117,7 +128,7 @@ func Start(ctx context.Context) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{dir: dir}
+	c := &Cluster{dir: dir, opts: opts}
 	defer func() {
 		if err != nil {
 			c.Stop()
@@ -270,7 +281,7 @@ func (c *Cluster) startAPIServer(ctx context.Context, binDir, etcdURL string) er
 			return struct{}{}, nil, err
 		}
 		c.host = fmt.Sprintf("https://127.0.0.1:%d", ports[0])
-		p, err := startProcess("kube-apiserver", filepath.Join(binDir, "kube-apiserver"), []string{
+		p, err := startProcess("kube-apiserver", filepath.Join(binDir, "kube-apiserver"), append([]string{
 			"--etcd-servers=" + etcdURL,
 			"--bind-address=127.0.0.1",
 			"--advertise-address=127.0.0.1",
@@ -294,7 +305,7 @@ func (c *Cluster) startAPIServer(ctx context.Context, binDir, etcdURL string) er
 			// as with the API server's own integration test server.
 			"--endpoint-reconciler-type=none",
 			"--profiling=false",
-		}, filepath.Join(c.dir, "kube-apiserver.log"))
+		}, c.opts.APIServerArgs...), filepath.Join(c.dir, "kube-apiserver.log"))
 		if err != nil {
 			return struct{}{}, nil, err
 		}

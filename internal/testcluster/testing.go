@@ -20,9 +20,16 @@ const startTimeout = 5 * time.Minute
 // changes the cluster in a way others must not see (StopAPIServer).
 func Require(tb testing.TB) *Cluster {
 	tb.Helper()
+	return RequireWith(tb, Options{})
+}
+
+// RequireWith is Require with options (a cluster of the test's own, with
+// extra API server flags).
+func RequireWith(tb testing.TB, opts Options) *Cluster {
+	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	c, err := Start(ctx)
+	c, err := StartWith(ctx, opts)
 	if err != nil {
 		skipOrFail(tb, err)
 	}
