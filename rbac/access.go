@@ -76,17 +76,30 @@ type Principal struct {
 func (s *Set) For(u User) *Principal {
 	s.index()
 	p := &Principal{set: s, user: u, ns: map[string][]*roleBinding{}}
-	for _, b := range s.clusterBindings {
-		if appliesTo(u, b.subjects, "") {
-			p.cluster = append(p.cluster, b)
-		}
-	}
-	for ns, bs := range s.nsBindings {
-		for _, b := range bs {
-			if appliesTo(u, b.subjects, ns) {
-				p.ns[ns] = append(p.ns[ns], b)
+	// The bindings naming u or one of its groups, in the order of the
+	// set's lists (the authorizer's order).
+	seen := map[*roleBinding]bool{}
+	visit := func(key string) {
+		for _, b := range s.bySubject[key] {
+			if seen[b] || !appliesTo(u, b.subjects, b.namespace) {
+				continue
+			}
+			seen[b] = true
+			if b.namespace == "" {
+				p.cluster = append(p.cluster, b)
+			} else {
+				p.ns[b.namespace] = append(p.ns[b.namespace], b)
 			}
 		}
+	}
+	visit(userKey(u.Name))
+	for _, g := range u.Groups {
+		visit(groupKey(g))
+	}
+	byPos := func(a, b *roleBinding) int { return cmp.Compare(a.pos, b.pos) }
+	slices.SortFunc(p.cluster, byPos)
+	for _, bs := range p.ns {
+		slices.SortFunc(bs, byPos)
 	}
 	return p
 }
@@ -113,9 +126,17 @@ func (p *Principal) ClusterWide() bool { return len(p.cluster) > 0 }
 // applies to the principal matches a request of reqs in verb, API group
 // and resource (whatever its resource names): a cheap test before asking
 // the authorizer in every namespace.
-func (p *Principal) clusterMayAllow(reqs []Request) bool {
-	for _, b := range p.cluster {
-		_, rules, err := p.set.roleRules(b.roleRef, "")
+func (p *Principal) clusterMayAllow(reqs []Request) bool { return p.mayAllow(p.cluster, "", reqs) }
+
+// mayAllowIn is clusterMayAllow for namespace ns: the ClusterRoleBindings
+// and the RoleBindings of ns; always true for system:masters.
+func (p *Principal) mayAllowIn(ns string, reqs []Request) bool {
+	return slices.Contains(p.user.Groups, MastersGroup) || p.mayAllow(p.cluster, "", reqs) || p.mayAllow(p.ns[ns], ns, reqs)
+}
+
+func (p *Principal) mayAllow(bs []*roleBinding, ns string, reqs []Request) bool {
+	for _, b := range bs {
+		_, rules, err := p.set.roleRules(b.roleRef, ns)
 		if err != nil {
 			continue
 		}

@@ -2,6 +2,7 @@ package rbac
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -27,8 +28,12 @@ type Objects struct {
 	sas        map[string]map[string]bool
 	tokens     map[string][]tokenSecret
 	services   []service
-	ingressed  map[[2]string]bool // namespace, service name
-	workloads  []workload
+	// byLabel indexes services by namespace and the first (smallest) key
+	// of their selector with its value: a pod is selected only by the
+	// services found under one of its labels.
+	byLabel   map[[3]string][]int
+	ingressed map[[2]string]bool // namespace, service name
+	workloads []workload
 }
 
 type tokenSecret struct{ secret, sa string }
@@ -50,7 +55,8 @@ type workload struct {
 
 // NewObjects returns an empty set of objects.
 func NewObjects() *Objects {
-	return &Objects{namespaces: map[string]bool{}, sas: map[string]map[string]bool{}, tokens: map[string][]tokenSecret{}, ingressed: map[[2]string]bool{}}
+	return &Objects{namespaces: map[string]bool{}, sas: map[string]map[string]bool{}, tokens: map[string][]tokenSecret{},
+		ingressed: map[[2]string]bool{}, byLabel: map[[3]string][]int{}}
 }
 
 // AddServiceAccount records a service account.
@@ -80,6 +86,18 @@ func (x *Objects) AddObject(o *inventory.Object) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	ns := o.Meta.Namespace
+	if ns == "" {
+		// A manifest of a namespaced kind without a namespace goes to
+		// kubectl's default namespace.
+		switch o.Typed.(type) {
+		case *corev1.ServiceAccount, *corev1.Secret, *corev1.Service, *networkingv1.Ingress:
+			ns = DefaultNamespace
+		default:
+			if o.Pod() != nil {
+				ns = DefaultNamespace
+			}
+		}
+	}
 	if ns != "" {
 		x.namespaces[ns] = true
 	}
@@ -95,9 +113,9 @@ func (x *Objects) AddObject(o *inventory.Object) {
 		}
 	case *corev1.Service:
 		if (t.Spec.Type == corev1.ServiceTypeLoadBalancer || t.Spec.Type == corev1.ServiceTypeNodePort) && len(t.Spec.Selector) > 0 {
-			x.services = append(x.services, service{namespace: ns, selector: t.Spec.Selector})
+			x.addService(service{namespace: ns, selector: t.Spec.Selector})
 		} else if t.Spec.Type != corev1.ServiceTypeExternalName && len(t.Spec.Selector) > 0 {
-			x.services = append(x.services, service{namespace: ns, selector: t.Spec.Selector, ingress: t.Name})
+			x.addService(service{namespace: ns, selector: t.Spec.Selector, ingress: t.Name})
 		}
 	case *networkingv1.Ingress:
 		if b := t.Spec.DefaultBackend; b != nil && b.Service != nil {
@@ -114,16 +132,72 @@ func (x *Objects) AddObject(o *inventory.Object) {
 			}
 		}
 	default:
-		if p := o.Pod(); p != nil && ns != "" {
-			sa := cmp.Or(p.Spec.ServiceAccountName, p.Spec.DeprecatedServiceAccount, "default")
+		if p := o.Pod(); p != nil {
 			var l map[string]string
 			if p.Meta != nil {
 				l = p.Meta.Labels
 			}
-			x.workloads = append(x.workloads, workload{ref: o.Kind + "/" + ns + "/" + o.Meta.Name, namespace: ns, labels: l, sa: sa})
-			x.addSA(ns, sa)
+			x.addWorkload(o.Kind+"/"+ns+"/"+o.Meta.Name, ns, l, PodServiceAccount(p.Spec))
 		}
 	}
+}
+
+// PodServiceAccount is the service account a pod spec runs as:
+// serviceAccountName, else the deprecated serviceAccount, else default.
+func PodServiceAccount(spec *corev1.PodSpec) string {
+	if spec == nil {
+		return "default"
+	}
+	return cmp.Or(spec.ServiceAccountName, spec.DeprecatedServiceAccount, "default")
+}
+
+// AddWorkload records a pod-bearing object, named ref (Kind/namespace/name),
+// whose pods carry labels and run as serviceAccount: AddObject's record of
+// a pod-bearing object, for callers that keep workloads elsewhere until
+// they know which are exposed (see Exposes).
+func (x *Objects) AddWorkload(ref, namespace string, labels map[string]string, serviceAccount string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.addWorkload(ref, namespace, labels, serviceAccount)
+}
+
+func (x *Objects) addWorkload(ref, namespace string, labels map[string]string, sa string) {
+	x.workloads = append(x.workloads, workload{ref: ref, namespace: namespace, labels: labels, sa: sa})
+	x.addSA(namespace, sa)
+}
+
+func (x *Objects) addService(s service) {
+	x.services = append(x.services, s)
+	k := slices.Min(slices.Collect(maps.Keys(s.selector)))
+	key := [3]string{s.namespace, k, s.selector[k]}
+	x.byLabel[key] = append(x.byLabel[key], len(x.services)-1)
+}
+
+// Exposes reports whether pods of namespace with labels are selected by a
+// LoadBalancer or NodePort Service, or by a Service an Ingress routes to,
+// among the Services and Ingresses recorded so far.
+func (x *Objects) Exposes(namespace string, podLabels map[string]string) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.exposedBy(namespace, podLabels)
+}
+
+func (x *Objects) exposedBy(namespace string, podLabels map[string]string) bool {
+	for k, v := range podLabels {
+		for _, i := range x.byLabel[[3]string{namespace, k, v}] {
+			if x.exposes(x.services[i], namespace, podLabels) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (x *Objects) exposes(s service, namespace string, podLabels map[string]string) bool {
+	if s.namespace != namespace || (s.ingress != "" && !x.ingressed[[2]string{s.namespace, s.ingress}]) {
+		return false
+	}
+	return labels.SelectorFromSet(s.selector).Matches(labels.Set(podLabels))
 }
 
 // Exposed is a workload reachable from outside the cluster and its service account.
@@ -138,14 +212,9 @@ func (x *Objects) Exposed() []Exposed {
 	var out []Exposed
 	seen := map[string]bool{}
 	for _, w := range x.workloads {
-		for _, s := range x.services {
-			if s.namespace != w.namespace || (s.ingress != "" && !x.ingressed[[2]string{s.namespace, s.ingress}]) {
-				continue
-			}
-			if labels.SelectorFromSet(s.selector).Matches(labels.Set(w.labels)) && !seen[w.ref] {
-				seen[w.ref] = true
-				out = append(out, Exposed{Workload: w.ref, ServiceAccount: Subject{Kind: rbacv1.ServiceAccountKind, Namespace: w.namespace, Name: w.sa}})
-			}
+		if !seen[w.ref] && x.exposedBy(w.namespace, w.labels) {
+			seen[w.ref] = true
+			out = append(out, Exposed{Workload: w.ref, ServiceAccount: Subject{Kind: rbacv1.ServiceAccountKind, Namespace: w.namespace, Name: w.sa}})
 		}
 	}
 	slices.SortFunc(out, func(a, b Exposed) int { return cmp.Compare(a.Workload, b.Workload) })
@@ -183,6 +252,7 @@ type Graph struct {
 	set   *Set
 	objs  *Objects
 	edges map[Subject][]Edge
+	sas   map[string][]Subject // serviceAccounts, by namespace
 	// Candidate identities for impersonation.
 	users, groups []string
 	namespaces    []string
@@ -194,7 +264,7 @@ func NewGraph(s *Set, objs *Objects) *Graph {
 		objs = NewObjects()
 	}
 	s.index()
-	g := &Graph{set: s, objs: objs, edges: map[Subject][]Edge{}}
+	g := &Graph{set: s, objs: objs, edges: map[Subject][]Edge{}, sas: map[string][]Subject{}}
 	nss := map[string]bool{}
 	for ns := range objs.namespaces {
 		nss[ns] = true
@@ -220,10 +290,14 @@ func NewGraph(s *Set, objs *Objects) *Graph {
 }
 
 func (g *Graph) serviceAccounts(ns string) []Subject {
+	if out, ok := g.sas[ns]; ok {
+		return out
+	}
 	var out []Subject
 	for _, name := range keysOf(g.objs.sas[ns]) {
 		out = append(out, Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name})
 	}
+	g.sas[ns] = out
 	return out
 }
 
@@ -276,14 +350,20 @@ var clusterPrimitives = []struct {
 		{{Verb: "escalate", Group: rbacGroup, Resource: "clusterroles"}, {Verb: "patch", Group: rbacGroup, Resource: "clusterroles"}},
 	}},
 	{"nodes/proxy (kubelet API: every pod of the node)", [][]Request{{{Verb: "get", Resource: "nodes", Subresource: "proxy"}}}},
-	{"sign a client certificate (CSR create, approve)", [][]Request{{
-		{Verb: "create", Group: "certificates.k8s.io", Resource: "certificatesigningrequests"},
-		{Verb: "update", Group: "certificates.k8s.io", Resource: "certificatesigningrequests", Subresource: "approval"},
-		{Verb: "approve", Group: "certificates.k8s.io", Resource: "signers", Name: "kubernetes.io/kube-apiserver-client"},
-	}}},
 	{"admission control (webhooks, policies)", writes("admissionregistration.k8s.io", "mutatingwebhookconfigurations", "validatingwebhookconfigurations", "validatingadmissionpolicies")},
 	{"API extension (CRDs, APIServices)", append(writes("apiextensions.k8s.io", "customresourcedefinitions"), writes("apiregistration.k8s.io", "apiservices")...)},
 	{"create persistentvolumes (host filesystem)", [][]Request{{{Verb: "create", Resource: "persistentvolumes"}}}},
+}
+
+const csrPrimitive = "sign a client certificate (CSR create, approve)"
+
+// csrRequests are what getting a client certificate signed takes: create
+// a CertificateSigningRequest for the kube-apiserver-client signer and
+// approve it (the controller manager signs approved requests).
+var csrRequests = []Request{
+	{Verb: "create", Group: "certificates.k8s.io", Resource: "certificatesigningrequests"},
+	{Verb: "update", Group: "certificates.k8s.io", Resource: "certificatesigningrequests", Subresource: "approval"},
+	{Verb: "approve", Group: "certificates.k8s.io", Resource: "signers", Name: "kubernetes.io/kube-apiserver-client"},
 }
 
 func writes(group string, resources ...string) [][]Request {
@@ -339,11 +419,28 @@ func (g *Graph) Edges(sub Subject) []Edge {
 			}
 		}
 	}
+	// A client certificate from the kube-apiserver-client signer may name
+	// any user and groups but system:masters, which the API server's
+	// certificatesigning subject restriction refuses.
+	if steps, ok := allowedAll(p, csrRequests, ""); ok {
+		for _, grp := range g.groups {
+			if grp != MastersGroup {
+				add(Subject{Kind: rbacv1.GroupKind, Name: grp}, csrPrimitive, steps, false)
+			}
+		}
+		for _, u := range g.users {
+			add(Subject{Kind: rbacv1.UserKind, Name: u}, csrPrimitive, steps, false)
+		}
+	}
 	impersonates := p.hasVerb("impersonate")
 	if impersonates {
-		for _, grp := range append([]string{MastersGroup}, g.groups...) {
-			if steps, ok := allowedAll(p, []Request{{Verb: "impersonate", Resource: "groups", Name: grp}}, ""); ok {
-				add(Subject{Kind: rbacv1.GroupKind, Name: grp}, "impersonate group", steps, false)
+		// The API server impersonates groups only together with a user
+		// or service account, which must be allowed as well.
+		if as, ok := p.impersonableUser(g.namespaces); ok {
+			for _, grp := range append([]string{MastersGroup}, g.groups...) {
+				if steps, ok := allowedAll(p, []Request{{Verb: "impersonate", Resource: "groups", Name: grp}}, ""); ok {
+					add(Subject{Kind: rbacv1.GroupKind, Name: grp}, "impersonate group", append([]Step{as}, steps...), false)
+				}
 			}
 		}
 		for _, u := range g.users {
@@ -408,17 +505,27 @@ func (g *Graph) Edges(sub Subject) []Edge {
 				break
 			}
 		}
-		if !listed {
+		if !listed && p.mayAllowIn(ns, []Request{{Verb: "get", Resource: "secrets"}}) {
 			for _, t := range g.objs.tokens[ns] {
 				if steps, ok := allowedAll(p, []Request{{Verb: "get", Resource: "secrets", Name: t.secret}}, ns); ok {
 					add(Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: t.sa}, "read a token Secret ("+t.secret+")", steps, false)
 				}
 			}
 		}
+		// Per service account, only when some rule may allow it.
+		tokens := p.mayAllowIn(ns, []Request{{Verb: "create", Resource: "serviceaccounts", Subresource: "token"}})
+		imps := impersonates && p.mayAllowIn(ns, []Request{{Verb: "impersonate", Resource: "serviceaccounts"}})
 		for _, sa := range sas {
-			if steps, ok := allowedAll(p, []Request{{Verb: "create", Resource: "serviceaccounts", Subresource: "token", Name: sa.Name}}, ns); ok {
-				add(sa, "create a token (serviceaccounts/token)", steps, false)
-			} else if impersonates {
+			if !tokens && !imps {
+				break
+			}
+			if tokens {
+				if steps, ok := allowedAll(p, []Request{{Verb: "create", Resource: "serviceaccounts", Subresource: "token", Name: sa.Name}}, ns); ok {
+					add(sa, "create a token (serviceaccounts/token)", steps, false)
+					continue
+				}
+			}
+			if imps {
 				if steps, ok := allowedAll(p, []Request{{Verb: "impersonate", Resource: "serviceaccounts", Name: sa.Name}}, ns); ok {
 					add(sa, "impersonate service account", steps, false)
 				}
@@ -519,4 +626,55 @@ func (g *Graph) Paths(sources []Subject) []Path {
 		out = append(out, p)
 	}
 	return out
+}
+
+// ImpersonationUser is the user name impersonate-group steps use when any
+// name is allowed.
+const ImpersonationUser = "kubeharden-escalation"
+
+// impersonableUser returns a step impersonating some user, or some service
+// account of namespaces, that p is allowed: any user name (as
+// ImpersonationUser), else a name a rule lists in resourceNames, else the
+// default service account of a namespace, else one a rule names.
+func (p *Principal) impersonableUser(namespaces []string) (Step, bool) {
+	cands := []Request{{Verb: "impersonate", Resource: "users", Name: ImpersonationUser}}
+	var named []Request
+	visit := func(bs []*roleBinding, ns string) {
+		for _, b := range bs {
+			_, rules, err := p.set.roleRules(b.roleRef, ns)
+			if err != nil {
+				continue
+			}
+			for i := range rules {
+				r := &rules[i]
+				if !VerbMatches(r, "impersonate") || !APIGroupMatches(r, "") {
+					continue
+				}
+				for _, n := range r.ResourceNames {
+					named = append(named, Request{Verb: "impersonate", Resource: "users", Name: n})
+					if ns != "" {
+						named = append(named, Request{Verb: "impersonate", Resource: "serviceaccounts", Namespace: ns, Name: n})
+					}
+				}
+			}
+		}
+	}
+	visit(p.cluster, "")
+	for _, ns := range p.Namespaces() {
+		visit(p.ns[ns], ns)
+	}
+	cands = append(cands, named...)
+	nss := p.Namespaces()
+	if p.ClusterWide() {
+		nss = namespaces
+	}
+	for _, ns := range nss {
+		cands = append(cands, Request{Verb: "impersonate", Resource: "serviceaccounts", Namespace: ns, Name: "default"})
+	}
+	for _, r := range cands {
+		if d := p.Authorize(r); d.Allowed {
+			return Step{Request: r, Grant: d.Grants[0]}, true
+		}
+	}
+	return Step{}, false
 }

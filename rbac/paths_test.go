@@ -96,7 +96,11 @@ func TestEscalationPrimitives(t *testing.T) {
 		{"token request", "app", []rbacv1.PolicyRule{rule("create", "", "serviceaccounts/token", "powerful")}, "create a token"},
 		{"token request for another", "app", []rbacv1.PolicyRule{rule("create", "", "serviceaccounts/token", "default")}, ""},
 		{"impersonate sa", "app", []rbacv1.PolicyRule{rule("impersonate", "", "serviceaccounts")}, "impersonate service account"},
-		{"impersonate masters", "", []rbacv1.PolicyRule{rule("impersonate", "", "groups")}, "impersonate group → Group:system:masters; cluster-admin grant"},
+		{"impersonate masters", "", []rbacv1.PolicyRule{rule("impersonate", "", "users,groups")}, "impersonate group → Group:system:masters; cluster-admin grant"},
+		{"impersonate masters with one user", "", []rbacv1.PolicyRule{rule("impersonate", "", "groups"), rule("impersonate", "", "users", "nobody")}, "impersonate group → Group:system:masters"},
+		{"impersonate groups through a RoleBinding (not cluster-wide)", "app", []rbacv1.PolicyRule{rule("impersonate", "", "groups,serviceaccounts")}, "impersonate service account"},
+		// Groups are impersonated only together with a user.
+		{"impersonate masters without a user", "", []rbacv1.PolicyRule{rule("impersonate", "", "groups")}, ""},
 		{"impersonate other group", "", []rbacv1.PolicyRule{rule("impersonate", "", "groups", "viewers")}, ""},
 		{"bind cluster-admin", "", []rbacv1.PolicyRule{rule("create", "rbac.authorization.k8s.io", "clusterrolebindings"), rule("bind", "rbac.authorization.k8s.io", "clusterroles")}, "bind cluster-admin"},
 		{"create bindings without bind", "", []rbacv1.PolicyRule{rule("create", "rbac.authorization.k8s.io", "clusterrolebindings")}, ""},
@@ -104,8 +108,6 @@ func TestEscalationPrimitives(t *testing.T) {
 		{"escalate", "", []rbacv1.PolicyRule{rule("escalate,update", "rbac.authorization.k8s.io", "clusterroles")}, "escalate clusterroles"},
 		{"nodes/proxy", "", []rbacv1.PolicyRule{rule("get", "", "nodes/proxy")}, "nodes/proxy"},
 		{"nodes get", "", []rbacv1.PolicyRule{rule("get", "", "nodes")}, ""},
-		{"csr", "", []rbacv1.PolicyRule{rule("create", "certificates.k8s.io", "certificatesigningrequests"), rule("update", "certificates.k8s.io", "certificatesigningrequests/approval"), rule("approve", "certificates.k8s.io", "signers", "kubernetes.io/kube-apiserver-client")}, "client certificate"},
-		{"csr without approval", "", []rbacv1.PolicyRule{rule("create", "certificates.k8s.io", "certificatesigningrequests"), rule("approve", "certificates.k8s.io", "signers")}, ""},
 		{"webhooks", "", []rbacv1.PolicyRule{rule("patch", "admissionregistration.k8s.io", "mutatingwebhookconfigurations")}, "admission control"},
 		{"webhooks read", "", []rbacv1.PolicyRule{rule("get,list", "admissionregistration.k8s.io", "*")}, ""},
 		{"crds", "", []rbacv1.PolicyRule{rule("create", "apiextensions.k8s.io", "customresourcedefinitions")}, "API extension"},
@@ -276,5 +278,70 @@ func TestPathsScale(t *testing.T) {
 	t.Logf("%d bindings, %d paths in %v", s.Len(), n, d)
 	if n == 0 {
 		t.Error("no path in the generated set")
+	}
+}
+
+// A client certificate may be issued for any user or group a binding
+// names, but not for system:masters: the API server refuses such requests
+// for the kube-apiserver-client signer.
+func TestCSRReachesUsersAndGroups(t *testing.T) {
+	csr := []rbacv1.PolicyRule{rule("create", "certificates.k8s.io", "certificatesigningrequests"),
+		rule("update", "certificates.k8s.io", "certificatesigningrequests/approval"),
+		rule("approve", "certificates.k8s.io", "signers", "kubernetes.io/kube-apiserver-client")}
+	for _, c := range []struct {
+		name  string
+		rules []rbacv1.PolicyRule
+		admin rbacv1.Subject
+		want  string
+	}{
+		{"user", csr, rbacv1.Subject{Kind: "User", Name: "root"}, "sign a client certificate (CSR create, approve) → User:root; cluster-admin grant (*/*/*) → cluster-admin"},
+		{"group", csr, rbacv1.Subject{Kind: "Group", Name: "admins"}, "sign a client certificate (CSR create, approve) → Group:admins; cluster-admin grant (*/*/*) → cluster-admin"},
+		{"system:masters only", csr, rbacv1.Subject{Kind: "Group", Name: rbac.MastersGroup}, ""},
+		{"without approval", []rbacv1.PolicyRule{csr[0], csr[2]}, rbacv1.Subject{Kind: "User", Name: "root"}, ""},
+	} {
+		s, objs := baseSet()
+		grantTo(s, "g", "", c.rules...)
+		s.Add(&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "admins"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
+			Subjects: []rbacv1.Subject{c.admin}})
+		if got := alicePath(s, objs); got != c.want {
+			t.Errorf("%s: path %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+// A Principal (bindings found through the subject index) decides exactly
+// as the whole set, with the same first grant, for users, groups and
+// service accounts with and without their implied groups.
+func TestPrincipalMatchesSet(t *testing.T) {
+	s, _ := generated(2000)
+	s.Add(&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "ns3", Name: "weird"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "r3"},
+		Subjects: []rbacv1.Subject{{Kind: "User", Name: ""}, {Kind: "Other", Name: "user1"}, {Kind: "ServiceAccount", Name: "sa3"}}})
+	users := []rbac.User{{}, {Name: "user7", Groups: []string{"system:authenticated"}}, {Name: "user1"}, {Groups: []string{"group10"}},
+		rbac.ServiceAccountUser("ns3", "sa3"), {Name: "system:serviceaccount:ns3:sa3"}, {Name: "x", Groups: []string{rbac.MastersGroup}}}
+	var reqs []rbac.Request
+	for _, ns := range []string{"", "ns3", "ns7"} {
+		for _, r := range []rbac.Request{{Verb: "get", Resource: "pods"}, {Verb: "get", Resource: "secrets", Name: "s3"},
+			{Verb: "list", Resource: "nodes"}, {Verb: "create", Group: "apps", Resource: "deployments"}, {Verb: "get", Path: "/version"}} {
+			r.Namespace = ns
+			reqs = append(reqs, r)
+		}
+	}
+	n := 0
+	for _, u := range users {
+		p := s.For(u)
+		for _, r := range reqs {
+			want, got := s.Authorize(u, r), p.Authorize(r)
+			if want.Allowed != got.Allowed || want.Reason != got.Reason || fmt.Sprint(want.Grants) != fmt.Sprint(got.Grants) {
+				t.Errorf("%+v %s: set %+v, principal %+v", u, r, want, got)
+			}
+			if want.Allowed {
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("nothing allowed: the test proves little")
 	}
 }

@@ -166,6 +166,8 @@ type roleBinding struct {
 	namespace string // "" for a ClusterRoleBinding
 	subjects  []rbacv1.Subject
 	roleRef   rbacv1.RoleRef
+	// pos is the binding's place in its sorted list (index).
+	pos int
 }
 
 // Set is a set of RBAC objects. Add objects, then ask; a Set is safe for
@@ -179,7 +181,32 @@ type Set struct {
 	sorted          bool
 	clusterBindings []*roleBinding
 	nsBindings      map[string][]*roleBinding
+	// bySubject finds the bindings that may apply to a user: by
+	// subjectKey of its name and of each of its groups.
+	bySubject map[string][]*roleBinding
 }
+
+// subjectKey is the key of bySubject under which a subject is found: the
+// user name a User or ServiceAccount subject matches, or the group a
+// Group subject matches; false for a subject that matches no one.
+func subjectKey(sub rbacv1.Subject, namespace string) (string, bool) {
+	switch sub.Kind {
+	case rbacv1.UserKind:
+		return userKey(sub.Name), true
+	case rbacv1.GroupKind:
+		return groupKey(sub.Name), true
+	case rbacv1.ServiceAccountKind:
+		ns := cmp.Or(sub.Namespace, namespace)
+		if ns == "" {
+			return "", false
+		}
+		return userKey(saPrefix + ns + ":" + sub.Name), true
+	}
+	return "", false
+}
+
+func userKey(name string) string   { return "u\x00" + name }
+func groupKey(group string) string { return "g\x00" + group }
 
 // NewSet returns an empty set.
 func NewSet() *Set {
@@ -205,6 +232,11 @@ func (s *Set) AddObject(o *inventory.Object) bool {
 	return s.Add(o.Typed)
 }
 
+// DefaultNamespace is where kubectl creates a namespaced object that names
+// no namespace: a Role or RoleBinding manifest without one is taken to be
+// in it (a RoleBinding never applies cluster-wide).
+const DefaultNamespace = "default"
+
 // Add adds a typed RBAC object (*rbacv1.Role and so on) and reports
 // whether it was one.
 func (s *Set) Add(obj any) bool {
@@ -212,12 +244,13 @@ func (s *Set) Add(obj any) bool {
 	defer s.mu.Unlock()
 	switch o := obj.(type) {
 	case *rbacv1.Role:
-		s.roles[roleKey{o.Namespace, o.Name}] = o.Rules
+		s.roles[roleKey{cmp.Or(o.Namespace, DefaultNamespace), o.Name}] = o.Rules
 	case *rbacv1.ClusterRole:
 		s.clusterRoles[o.Name] = o.Rules
 	case *rbacv1.RoleBinding:
-		ref := Ref{"RoleBinding", o.Namespace, o.Name}
-		s.bindings[ref] = &roleBinding{ref: ref, namespace: o.Namespace, subjects: o.Subjects, roleRef: o.RoleRef}
+		ns := cmp.Or(o.Namespace, DefaultNamespace)
+		ref := Ref{"RoleBinding", ns, o.Name}
+		s.bindings[ref] = &roleBinding{ref: ref, namespace: ns, subjects: o.Subjects, roleRef: o.RoleRef}
 	case *rbacv1.ClusterRoleBinding:
 		ref := Ref{"ClusterRoleBinding", "", o.Name}
 		s.bindings[ref] = &roleBinding{ref: ref, subjects: o.Subjects, roleRef: o.RoleRef}
@@ -252,9 +285,23 @@ func (s *Set) index() {
 		}
 	}
 	byName := func(a, b *roleBinding) int { return cmp.Compare(a.ref.Name, b.ref.Name) }
-	slices.SortFunc(s.clusterBindings, byName)
-	for _, l := range s.nsBindings {
+	s.bySubject = map[string][]*roleBinding{}
+	indexList := func(l []*roleBinding) {
 		slices.SortFunc(l, byName)
+		for i, b := range l {
+			b.pos = i
+			for _, sub := range b.subjects {
+				if k, ok := subjectKey(sub, b.namespace); ok {
+					if bs := s.bySubject[k]; len(bs) == 0 || bs[len(bs)-1] != b {
+						s.bySubject[k] = append(bs, b)
+					}
+				}
+			}
+		}
+	}
+	indexList(s.clusterBindings)
+	for _, l := range s.nsBindings {
+		indexList(l)
 	}
 	s.sorted = true
 }

@@ -40,11 +40,15 @@ func newPaths(streams cmdutil.Streams) *cobra.Command {
 			"Primitives: create pods or pod controllers in a namespace (its service accounts); exec,\n" +
 			"attach, port-forward or ephemeral containers (the service accounts of its running pods,\n" +
 			"approximated as all of the namespace's); list, watch or get of a legacy token Secret; create\n" +
-			"serviceaccounts/token; impersonate users, groups (system:masters) or service accounts;\n" +
-			"create or update a (Cluster)RoleBinding with bind on cluster-admin, escalate with update on\n" +
-			"roles; and, cluster-admin-equivalent themselves: */*/*, get nodes/proxy, create, approve and\n" +
-			"sign client CSRs, write webhook configurations, admission policies, CRDs or APIServices,\n" +
-			"create persistentvolumes. Service accounts are those of the objects read, plus default.\n\n" +
+			"serviceaccounts/token; impersonate users, service accounts, or groups (system:masters) together\n" +
+			"with a user, as the API server requires; create and approve a client CSR (any user or group\n" +
+			"but system:masters, which the API server refuses); create or update a (Cluster)RoleBinding\n" +
+			"with bind on cluster-admin, escalate with update on roles; and, cluster-admin-equivalent\n" +
+			"themselves: */*/*, get nodes/proxy, write webhook configurations, admission policies, CRDs or\n" +
+			"APIServices, create persistentvolumes. Service accounts are those of the objects read, plus\n" +
+			"default. With -f, the ServiceAccounts the bindings name are taken to exist, and the built-in\n" +
+			"cluster-admin, admin and edit ClusterRoles are assumed when the files do not define them (as\n" +
+			"the rbac-escalation-path check of a scan does).\n\n" +
 			"Exit codes: 0 (with --fail: no path), 1 with --fail when a path exists, 2 usage or input errors.",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -109,6 +113,12 @@ func runPaths(ctx context.Context, streams cmdutil.Streams, f *pathsFlags, args 
 		case kinds.ServiceAccount, kinds.Secret, kinds.Service, kinds.Ingress, kinds.Pod:
 			fmt.Fprintf(streams.Err, "warning: could not list %s: paths through them may be missing\n", k.Resource)
 		}
+	}
+	if !f.cluster {
+		// As the rbac-escalation-path check: manifests rarely carry the
+		// built-in roles or the ServiceAccounts they bind.
+		set.AddMissingBuiltins()
+		objs.AddBoundServiceAccounts(set)
 	}
 	g := rbac.NewGraph(set, objs)
 	sources := g.Sources()

@@ -2,6 +2,8 @@ package rbac_test
 
 import (
 	"encoding/json"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -98,5 +100,64 @@ func TestAccessPathsUsage(t *testing.T) {
 		if _, errs, code := run(t, args...); code != 2 || errs == "" {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and a message", args, code, errs)
 		}
+	}
+}
+
+// rbac paths -f and the rbac-escalation-path check of a scan report the
+// same subjects on the check's fixtures (the check leaves out direct,
+// unexposed */*/* grants, which are no escalation), both assuming the
+// built-in roles and the bound ServiceAccounts the files do not carry.
+func TestPathsAgreeWithCheck(t *testing.T) {
+	fixtures, err := filepath.Glob("../../../checks/rbac/testdata/rbac-escalation-path/*/*.yaml")
+	if err != nil || len(fixtures) < 6 {
+		t.Fatalf("fixtures: %v, %d", err, len(fixtures))
+	}
+	withPaths := 0
+	for _, f := range fixtures {
+		out, errs, code := run(t, "rbac", "paths", "-f", f, "-o", "json")
+		if code != 0 {
+			t.Fatalf("%s: paths exit %d: %s", f, code, errs)
+		}
+		var paths struct {
+			Paths []struct {
+				Subject string
+				Exposed []string `json:"exposedWorkloads"`
+				Hops    []struct{ Primitive string }
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &paths); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		var fromPaths []string
+		for _, p := range paths.Paths {
+			if len(p.Hops) == 1 && strings.HasPrefix(p.Hops[0].Primitive, "cluster-admin grant") && len(p.Exposed) == 0 {
+				continue
+			}
+			fromPaths = append(fromPaths, p.Subject)
+		}
+		out, errs, code = run(t, "scan", f, "--checks", "rbac-escalation-path", "-o", "json")
+		if code != 0 {
+			t.Fatalf("%s: scan exit %d: %s", f, code, errs)
+		}
+		var rep struct{ Findings []struct{ Message string } }
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		var fromCheck []string
+		for _, fd := range rep.Findings {
+			sub, _, _ := strings.Cut(fd.Message, " ")
+			fromCheck = append(fromCheck, strings.TrimSuffix(sub, ","))
+		}
+		slices.Sort(fromPaths)
+		slices.Sort(fromCheck)
+		if !slices.Equal(fromPaths, fromCheck) {
+			t.Errorf("%s: rbac paths reports %q, the check %q", f, fromPaths, fromCheck)
+		}
+		if len(fromPaths) > 0 {
+			withPaths++
+		}
+	}
+	if withPaths < 5 {
+		t.Errorf("only %d fixtures with paths: the test proves little", withPaths)
 	}
 }

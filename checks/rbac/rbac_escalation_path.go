@@ -1,0 +1,563 @@
+package rbac
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeharden/kubeharden/check"
+	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
+	"github.com/kubeharden/kubeharden/rbac"
+)
+
+// RBACEscalationPath is check rbac-escalation-path. No subject but the
+// system's own may be able to reach power equal to cluster-admin's through
+// a chain of escalation primitives, and neither may the service account of
+// a workload exposed outside the cluster. The chain is package rbac's
+// shortest escalation path (rbac.Graph.Paths), each hop decided by the
+// offline RBAC authorizer: create pods or pod controllers in a namespace
+// (its service accounts), exec, attach, port-forward or ephemeral
+// containers (approximated as every service account of the namespace),
+// read a legacy token Secret, create serviceaccounts/token, impersonate
+// users, groups (system:masters; with some user, as the API server
+// requires) or service accounts, bind or escalate roles, get a client
+// certificate signed (create and approve a CSR) for any user or group but
+// system:masters, and the primitives that are cluster-admin-equivalent
+// themselves: */*/*, get nodes/proxy, write admission webhooks or
+// policies, CRDs or APIServices, create PersistentVolumes. A test walks
+// every primitive's path with real requests against a real API server
+// (internal/cli/rbac, TestEscalationPathsWalk).
+//
+// Sources are the subjects the bindings name, but for system: users and
+// groups and the service accounts of kube-system, kube-public and
+// kube-node-lease, plus the service account of every workload selected by
+// a LoadBalancer or NodePort Service or by a Service an Ingress routes to.
+// A subject whose only hop is a direct */*/* grant is not escalating (it is
+// cluster-admin: cluster-admin-binding and rbac-wildcard report it) and is
+// reported only when an exposed workload runs as it.
+//
+// The finding is on the binding that grants the first hop, at the subject
+// entry that names the source (the first subject that applies to it,
+// which may be a group), or at roleRef.name when none does directly.
+//
+// Manifests rarely carry the API server's built-in ClusterRoles nor the
+// ServiceAccounts they bind: in a scan that is not of a live cluster, the
+// cluster-admin, admin and edit ClusterRoles it does not contain are taken
+// to hold the built-in rules (rbac.BuiltinClusterRoles: all of
+// cluster-admin's, and of admin's and edit's the rules escalation uses),
+// so that a RoleBinding to edit counts as the power to create pods that it
+// is, and the ServiceAccounts the bindings name are taken to exist.
+//
+// State: Observe writes a compact record of each object it needs (RBAC
+// objects with the stub of each binding, service accounts, token Secrets,
+// Services, Ingresses, namespaces, and the service account and pod labels
+// of each workload) to the run's check.Log, which a large run keeps on
+// disk; Finish builds package rbac's set and objects from it per
+// Origin.Context (so clusters scanned together never mix), keeping only
+// the exposed workloads, and reads the bindings again to report on those
+// that grant a first hop. Memory during the scan does not grow with the
+// objects; at Finish it follows the RBAC objects and service accounts.
+var RBACEscalationPath = registry.Add(&check.Check{
+	ID:       "rbac-escalation-path",
+	Title:    "Subject can escalate to cluster-admin-equivalent power",
+	Severity: check.Critical,
+	Refs: []check.Ref{
+		{Framework: check.CIS, ID: "5.1.1", Title: "Ensure that the cluster-admin role is only used where required"},
+		{Framework: check.CIS, ID: "5.1.4", Title: "Minimize access to create pods"},
+		{Framework: check.CIS, ID: "5.1.8", Title: "Limit use of the Bind, Impersonate and Escalate permissions in the Kubernetes cluster"},
+		{Framework: check.NSA, ID: "Authentication and authorization", Title: "Role-based access control"},
+	},
+	Description: "Reports every subject (User, Group, ServiceAccount) that is not one of the system's own, and the service " +
+		"account of every workload exposed by a LoadBalancer or NodePort Service or an Ingress, that can reach power equal " +
+		"to cluster-admin's through a chain of escalation steps: creating a pod that runs as a more powerful service " +
+		"account of its namespace, exec into such a pod, reading a legacy token Secret, requesting a service account " +
+		"token, impersonating a user, group (system:masters) or service account, binding or escalating roles, " +
+		"getting a client certificate signed for any user or group, and, cluster-admin-equivalent in themselves, " +
+		"nodes/proxy, writing admission webhooks or policies, CRDs or APIServices, or creating PersistentVolumes. " +
+		"Each rule may look harmless alone; together they let the subject take over the cluster. The finding spells out the shortest path hop by hop, with the " +
+		"binding, role and rule that allow each request, decided exactly as the API server's RBAC authorizer decides " +
+		"(wildcards, subresources, resourceNames). Exec and ephemeral containers are taken to reach every service " +
+		"account of the namespace, standing for those of its running pods. On manifest scans the built-in " +
+		"cluster-admin, admin and edit ClusterRoles are assumed when the manifests do not define them, and the " +
+		"ServiceAccounts bindings name are taken to exist.",
+	Remediation: "Break the first hop: remove the subject from the binding the finding points at, or narrow the role " +
+		"(resourceNames, fewer verbs, a namespace without powerful service accounts). Keep powerful service accounts in " +
+		"namespaces where nobody else can create pods or read Secrets, avoid legacy token Secrets, grant " +
+		"impersonate, bind and escalate only with resourceNames, and run exposed workloads as service accounts with " +
+		"minimal rights. Check the result with kubeharden rbac paths.",
+	Kinds: kinds.Join(kinds.List(kinds.ClusterRole, kinds.Role, kinds.ClusterRoleBinding, kinds.RoleBinding,
+		kinds.ServiceAccount, kinds.Secret, kinds.Service, kinds.Ingress, kinds.Namespace), kinds.Pods),
+	Set: func(env *check.Env) check.SetEval {
+		return &escalationEval{log: env.Log(), live: map[string]bool{}}
+	},
+})
+
+// Records of the check's Log, by their first integer.
+const (
+	recRole = iota
+	recBinding
+	recServiceAccount
+	recTokenSecret
+	recService
+	recIngress
+	recNamespace
+	recWorkload
+)
+
+type escalationEval struct {
+	// log holds one record per object observed, so that a large scan
+	// keeps none of them in memory until Finish.
+	log check.Log
+	rec []byte
+	// live lists the cluster contexts whose objects come from a running
+	// cluster.
+	live map[string]bool
+}
+
+// escalationCluster is what Finish builds of one cluster context.
+type escalationCluster struct {
+	set  *rbac.Set
+	objs *rbac.Objects
+}
+
+func (e *escalationEval) Observe(o *inventory.Object) {
+	if o.Meta == nil {
+		return
+	}
+	if o.Origin.Live() {
+		e.live[o.Origin.Context] = true
+	}
+	ns := cmpOr(o.Namespace, rbac.DefaultNamespace)
+	r := e.rec[:0]
+	start := func(kind int) {
+		r = inventory.AppendInt(r, kind)
+		r = inventory.AppendString(r, o.Origin.Context)
+	}
+	switch t := o.Typed.(type) {
+	case *rbacv1.ClusterRole, *rbacv1.Role:
+		list, _ := roleRulesOf(t)
+		start(recRole)
+		r = inventory.AppendString(r, o.Kind)
+		r = inventory.AppendString(r, ns)
+		r = inventory.AppendString(r, o.Name)
+		r = inventory.AppendInt(r, len(list))
+		for _, rule := range list {
+			for _, l := range [][]string{rule.Verbs, rule.APIGroups, rule.Resources, rule.ResourceNames, rule.NonResourceURLs} {
+				r = appendStrings(r, l)
+			}
+		}
+	case *rbacv1.ClusterRoleBinding, *rbacv1.RoleBinding:
+		b, _ := bindingOf(o)
+		paths := []string{"roleRef.name"}
+		for i := range b.subjects {
+			paths = append(paths, subjectPath(i))
+		}
+		start(recBinding)
+		r = inventory.AppendString(r, o.Kind)
+		r = inventory.AppendString(r, ns)
+		r = inventory.AppendString(r, o.Name)
+		r = appendStrings(r, []string{b.roleRef.APIGroup, b.roleRef.Kind, b.roleRef.Name})
+		r = inventory.AppendInt(r, len(b.subjects))
+		for _, sub := range b.subjects {
+			r = appendStrings(r, []string{sub.Kind, sub.APIGroup, sub.Name, sub.Namespace})
+		}
+		r = check.Pin(o, paths...).AppendBinary(r)
+	case *corev1.ServiceAccount:
+		start(recServiceAccount)
+		r = appendStrings(r, []string{ns, o.Name})
+	case *corev1.Secret:
+		sa := o.Meta.Annotations[corev1.ServiceAccountNameKey]
+		if sa == "" || (t.Type != "" && t.Type != corev1.SecretTypeServiceAccountToken) {
+			return
+		}
+		start(recTokenSecret)
+		r = appendStrings(r, []string{ns, o.Name, sa})
+	case *corev1.Service:
+		if len(t.Spec.Selector) == 0 {
+			return
+		}
+		start(recService)
+		r = appendStrings(r, []string{ns, o.Name, string(t.Spec.Type)})
+		r = appendMap(r, t.Spec.Selector)
+	case *networkingv1.Ingress:
+		var backends []string
+		if b := t.Spec.DefaultBackend; b != nil && b.Service != nil {
+			backends = append(backends, b.Service.Name)
+		}
+		for _, rule := range t.Spec.Rules {
+			if rule.HTTP == nil {
+				continue
+			}
+			for _, p := range rule.HTTP.Paths {
+				if p.Backend.Service != nil {
+					backends = append(backends, p.Backend.Service.Name)
+				}
+			}
+		}
+		start(recIngress)
+		r = inventory.AppendString(r, ns)
+		r = appendStrings(r, backends)
+	case *corev1.Namespace:
+		start(recNamespace)
+		r = inventory.AppendString(r, o.Name)
+	default:
+		p := o.Pod()
+		if p == nil {
+			return
+		}
+		sa := rbac.PodServiceAccount(p.Spec)
+		start(recWorkload)
+		r = appendStrings(r, []string{ns, sa})
+		if controlled(o) {
+			// Its controller's record stands for it: only its service
+			// account counts.
+			r = inventory.AppendString(r, "")
+			r = appendMap(r, nil)
+		} else {
+			var podLabels map[string]string
+			if p.Meta != nil {
+				podLabels = p.Meta.Labels
+			}
+			r = inventory.AppendString(r, o.Kind+"/"+ns+"/"+o.Name)
+			r = appendMap(r, podLabels)
+		}
+	}
+	e.rec = r
+	if len(r) > 0 {
+		e.log.Append(r)
+	}
+}
+
+// roleRulesOf returns the rules of a Role or ClusterRole, built-in
+// defaults included (they are part of what the authorizer decides with).
+func roleRulesOf(typed any) ([]rbacv1.PolicyRule, bool) {
+	switch r := typed.(type) {
+	case *rbacv1.ClusterRole:
+		return r.Rules, true
+	case *rbacv1.Role:
+		return r.Rules, true
+	}
+	return nil, false
+}
+
+func appendStrings(b []byte, l []string) []byte {
+	b = inventory.AppendInt(b, len(l))
+	for _, s := range l {
+		b = inventory.AppendString(b, s)
+	}
+	return b
+}
+
+// readStrings reads what appendStrings wrote; strings that repeat (verbs,
+// groups, namespaces) are shared through in when it is not nil.
+func readStrings(d *inventory.Decoder, in map[string]string) []string {
+	n := d.Int()
+	if d.Err != nil || n > len(d.B) {
+		return nil
+	}
+	out := make([]string, 0, n)
+	for range n {
+		out = append(out, intern(in, d.Str()))
+	}
+	return out
+}
+
+func intern(in map[string]string, s string) string {
+	if in == nil {
+		return s
+	}
+	if v, ok := in[s]; ok {
+		return v
+	}
+	in[s] = s
+	return s
+}
+
+// appendMap appends a map's entries sorted by key.
+func appendMap(b []byte, m map[string]string) []byte {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = inventory.AppendInt(b, len(keys))
+	for _, k := range keys {
+		b = inventory.AppendString(inventory.AppendString(b, k), m[k])
+	}
+	return b
+}
+
+func readMap(d *inventory.Decoder) map[string]string {
+	n := d.Int()
+	if d.Err != nil || n > len(d.B) {
+		return nil
+	}
+	m := make(map[string]string, n)
+	for range n {
+		k := d.Str()
+		m[k] = d.Str()
+	}
+	return m
+}
+
+// controlled reports whether a controller owns o (a Deployment's
+// ReplicaSet, a ReplicaSet's pods).
+func controlled(o *inventory.Object) bool {
+	for _, ref := range o.Meta.OwnerReferences {
+		if ref.Controller != nil && *ref.Controller {
+			return true
+		}
+	}
+	return false
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// Finish reads the Log three times: the RBAC objects, service accounts,
+// token Secrets, Services, Ingresses and namespaces; then the workloads,
+// keeping the exposed ones; after the paths are known, the bindings that
+// grant a first hop, to report on them.
+func (e *escalationEval) Finish(report func(t *check.Target, r check.Result)) {
+	clusters := map[string]*escalationCluster{}
+	in := map[string]string{}
+	cluster := func(ctx string) *escalationCluster {
+		c := clusters[ctx]
+		if c == nil {
+			c = &escalationCluster{set: rbac.NewSet(), objs: rbac.NewObjects()}
+			clusters[ctx] = c
+		}
+		return c
+	}
+	obj := func(ns, name string, typed any) *inventory.Object {
+		return &inventory.Object{Ref: inventory.Ref{Namespace: ns, Name: name}, Meta: &metav1.ObjectMeta{Namespace: ns, Name: name}, Typed: typed}
+	}
+	// A record that does not decode stops a reading; the engine reports a
+	// Log it cannot read back.
+	_ = e.log.Each(func(rec []byte) error {
+		d := &inventory.Decoder{B: rec}
+		kind, c := d.Int(), cluster(d.Str())
+		switch kind {
+		case recRole:
+			k, ns, name := d.Str(), intern(in, d.Str()), d.Str()
+			n := d.Int()
+			var rules []rbacv1.PolicyRule
+			for i := 0; i < n && d.Err == nil; i++ {
+				rules = append(rules, rbacv1.PolicyRule{Verbs: readStrings(d, in), APIGroups: readStrings(d, in), Resources: readStrings(d, in),
+					ResourceNames: readStrings(d, in), NonResourceURLs: readStrings(d, in)})
+			}
+			if k == "Role" {
+				c.set.Add(&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Rules: rules})
+			} else {
+				c.set.Add(&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules})
+			}
+		case recBinding:
+			k, ns, name, ref, subs := readBinding(d, in)
+			if k == "RoleBinding" {
+				c.set.Add(&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, RoleRef: ref, Subjects: subs})
+			} else {
+				c.set.Add(&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}, RoleRef: ref, Subjects: subs})
+			}
+		case recServiceAccount:
+			if l := readStrings(d, nil); len(l) == 2 {
+				c.objs.AddServiceAccount(intern(in, l[0]), l[1])
+			}
+		case recTokenSecret:
+			if l := readStrings(d, nil); len(l) == 3 {
+				o := obj(l[0], l[1], &corev1.Secret{Type: corev1.SecretTypeServiceAccountToken})
+				o.Meta.Annotations = map[string]string{corev1.ServiceAccountNameKey: l[2]}
+				c.objs.AddObject(o)
+			}
+		case recService:
+			if l := readStrings(d, nil); len(l) == 3 {
+				c.objs.AddObject(obj(l[0], l[1], &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: l[1]},
+					Spec: corev1.ServiceSpec{Type: corev1.ServiceType(l[2]), Selector: readMap(d)}}))
+			}
+		case recIngress:
+			ns := d.Str()
+			ing := &networkingv1.Ingress{}
+			for _, b := range readStrings(d, in) {
+				ing.Spec.Rules = append(ing.Spec.Rules, networkingv1.IngressRule{IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+					Paths: []networkingv1.HTTPIngressPath{{Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: b}}}}}}})
+			}
+			c.objs.AddObject(obj(ns, "", ing))
+		case recNamespace:
+			name := d.Str()
+			c.objs.AddObject(obj("", name, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}))
+		case recWorkload:
+			if l := readStrings(d, nil); len(l) == 2 {
+				c.objs.AddServiceAccount(intern(in, l[0]), l[1])
+			}
+		}
+		return d.Err
+	})
+	// The workloads, now that every Service and Ingress is known: only
+	// the exposed ones are kept.
+	_ = e.log.Each(func(rec []byte) error {
+		d := &inventory.Decoder{B: rec}
+		if d.Int() != recWorkload {
+			return d.Err
+		}
+		c := cluster(d.Str())
+		l := readStrings(d, nil)
+		ref, podLabels := d.Str(), readMap(d)
+		if d.Err == nil && len(l) == 2 && ref != "" && c.objs.Exposes(l[0], podLabels) {
+			c.objs.AddWorkload(ref, l[0], podLabels, l[1])
+		}
+		return d.Err
+	})
+	// The paths, and the bindings of their first hops.
+	hops := map[string]map[rbac.Ref][]rbac.Path{}
+	ctxs := slices.Sorted(maps.Keys(clusters))
+	for _, ctx := range ctxs {
+		c := clusters[ctx]
+		c.set.AddMissingBuiltins()
+		if !e.live[ctx] {
+			c.objs.AddBoundServiceAccounts(c.set)
+		}
+		g := rbac.NewGraph(c.set, c.objs)
+		for _, p := range g.Paths(g.Sources()) {
+			if len(p.Hops) == 0 || len(p.Hops[0].Steps) == 0 || (directAdmin(p) && len(p.Exposed) == 0) {
+				continue
+			}
+			if hops[ctx] == nil {
+				hops[ctx] = map[rbac.Ref][]rbac.Path{}
+			}
+			b := p.Hops[0].Steps[0].Grant.Binding
+			hops[ctx][b] = append(hops[ctx][b], p)
+		}
+	}
+	if len(hops) == 0 {
+		return
+	}
+	_ = e.log.Each(func(rec []byte) error {
+		d := &inventory.Decoder{B: rec}
+		if d.Int() != recBinding {
+			return d.Err
+		}
+		ctx := d.Str()
+		k, ns, name, _, subs := readBinding(d, nil)
+		t := d.Stub()
+		if d.Err != nil {
+			return d.Err
+		}
+		ref := rbac.Ref{Kind: k, Name: name}
+		if k == "RoleBinding" {
+			ref.Namespace = ns
+		}
+		for _, p := range hops[ctx][ref] {
+			path := "roleRef.name"
+			if i := subjectIndex(subs, ref.Namespace, p.Subject); i >= 0 {
+				path = subjectPath(i)
+			}
+			report(t, check.Result{Path: path, Message: pathMessage(p)})
+		}
+		// A binding defined twice is reported once, on the first.
+		delete(hops[ctx], ref)
+		return nil
+	})
+}
+
+// readBinding reads what Observe wrote of a binding, before its stub;
+// the kinds, API groups and namespaces of subjects are shared through in.
+func readBinding(d *inventory.Decoder, in map[string]string) (kind, namespace, name string, ref rbacv1.RoleRef, subs []rbacv1.Subject) {
+	kind, namespace, name = d.Str(), intern(in, d.Str()), d.Str()
+	if l := readStrings(d, nil); len(l) == 3 {
+		ref = rbacv1.RoleRef{APIGroup: intern(in, l[0]), Kind: intern(in, l[1]), Name: l[2]}
+	}
+	n := d.Int()
+	for i := 0; i < n && d.Err == nil; i++ {
+		if l := readStrings(d, nil); len(l) == 4 {
+			subs = append(subs, rbacv1.Subject{Kind: intern(in, l[0]), APIGroup: intern(in, l[1]), Name: l[2], Namespace: intern(in, l[3])})
+		}
+	}
+	return kind, namespace, name, ref, subs
+}
+
+// directAdmin reports whether the path is a direct grant of everything.
+func directAdmin(p rbac.Path) bool {
+	if len(p.Hops) != 1 || p.Hops[0].To != rbac.ClusterAdmin {
+		return false
+	}
+	r := p.Hops[0].Steps[0].Request
+	return r.Verb == "*" && r.Group == "*" && r.Resource == "*"
+}
+
+// subjectIndex is the index of the first subject of a binding (of
+// namespace, "" for a ClusterRoleBinding) that applies to sub (by name,
+// or a group sub's identity is in), or -1.
+func subjectIndex(subs []rbacv1.Subject, namespace string, sub rbac.Subject) int {
+	id := sub.Identity()
+	for i, s := range subs {
+		switch s.Kind {
+		case rbacv1.UserKind:
+			if id.Name != "" && s.Name == id.Name {
+				return i
+			}
+		case rbacv1.GroupKind:
+			if slices.Contains(id.Groups, s.Name) {
+				return i
+			}
+		case rbacv1.ServiceAccountKind:
+			if sub.Kind == rbacv1.ServiceAccountKind && s.Name == sub.Name && cmpOr(s.Namespace, namespace) == sub.Namespace {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// pathMessage spells the path out hop by hop, each with the requests it
+// makes and the binding, role and rule that allow each.
+func pathMessage(p rbac.Path) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s", p.Subject)
+	if len(p.Exposed) > 0 {
+		fmt.Fprintf(&b, ", the service account of exposed workload %s", p.Exposed[0])
+		if len(p.Exposed) > 1 {
+			fmt.Fprintf(&b, " (and %d more)", len(p.Exposed)-1)
+		}
+		b.WriteString(",")
+	}
+	if directAdmin(p) {
+		b.WriteString(" holds cluster-admin-equivalent power directly:")
+	} else {
+		steps := "steps"
+		if len(p.Hops) == 1 {
+			steps = "step"
+		}
+		fmt.Fprintf(&b, " can escalate to cluster-admin-equivalent power in %d %s:", len(p.Hops), steps)
+	}
+	for i, h := range p.Hops {
+		fmt.Fprintf(&b, " %d. %s → %s (", i+1, h.Primitive, h.To)
+		for j, s := range h.Steps {
+			if j > 0 {
+				b.WriteString("; ")
+			}
+			grant := "member of system:masters"
+			if s.Grant.Binding != (rbac.Ref{}) {
+				grant = fmt.Sprintf("%s → %s rules[%d]", s.Grant.Binding, s.Grant.Role, s.Grant.Rule)
+			}
+			fmt.Fprintf(&b, "%s: %s", s.Request, grant)
+		}
+		b.WriteString(")")
+		if h.Approximate {
+			b.WriteString(" [any service account of the namespace stands for those of its running pods]")
+		}
+		if i < len(p.Hops)-1 {
+			b.WriteString(";")
+		}
+	}
+	return b.String()
+}
