@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/checks/pod"
+	"github.com/kubeharden/kubeharden/engine"
 	"github.com/kubeharden/kubeharden/kinds"
 )
 
@@ -27,6 +29,11 @@ type VAPOptions struct {
 	// NamespaceLabels, if not empty, restrict the bindings to namespaces
 	// carrying all these labels. kube-system is always excluded.
 	NamespaceLabels map[string]string
+	// Exceptions keep each policy away from the objects they cover for
+	// its check (matchConditions on the request's kind, namespace and
+	// name); those expired at Now are left out.
+	Exceptions []*engine.Exception
+	Now        time.Time
 }
 
 // VAP is the admission policy of one check and its binding.
@@ -34,6 +41,9 @@ type VAP struct {
 	Check   *check.Check
 	Policy  *admissionv1.ValidatingAdmissionPolicy
 	Binding *admissionv1.ValidatingAdmissionPolicyBinding
+	// Expired are the exceptions for the check left out because they
+	// expired.
+	Expired []*engine.Exception
 }
 
 // VAPSkip is a check without a policy, and why.
@@ -59,27 +69,48 @@ func VAPs(cs []*check.Check, opts VAPOptions) (policies []VAP, skipped []VAPSkip
 		return nil, nil, fmt.Errorf("validation actions Deny and Warn cannot be combined")
 	}
 	for _, c := range cs {
-		v, ok := violations[c.ID]
+		v, ok := violationsOf(c.ID)
 		if !ok {
 			skipped = append(skipped, VAPSkip{c, skipReason(c)})
 			continue
 		}
-		policies = append(policies, VAP{Check: c, Policy: vapPolicy(c, v), Binding: vapBinding(c, actions, opts.NamespaceLabels)})
+		p := VAP{Check: c, Policy: vapPolicy(c, v), Binding: vapBinding(c, actions, opts.NamespaceLabels)}
+		p.Policy.Spec.MatchConditions, p.Expired = exceptionConditions(c.ID, opts.Exceptions, opts.Now)
+		if len(p.Policy.Spec.MatchConditions) > 64 {
+			return nil, nil, fmt.Errorf("%s: %d exceptions apply, more than the 64 match conditions a policy may have", c.ID, len(p.Policy.Spec.MatchConditions))
+		}
+		policies = append(policies, p)
 	}
 	return policies, skipped, nil
 }
 
 // HasVAP reports whether the check with this ID has a CEL form.
-func HasVAP(id string) bool { _, ok := violations[id]; return ok }
+func HasVAP(id string) bool { _, ok := violationsOf(id); return ok }
+
+// violationsOf returns the CEL form of a check: of a pod check (over the
+// pod variables) or of a check of other kinds (over object).
+func violationsOf(id string) (string, bool) {
+	if v, ok := violations[id]; ok {
+		return v, true
+	}
+	v, ok := objectViolations[id]
+	return v, ok
+}
 
 func skipReason(c *check.Check) string {
+	if r, ok := noCEL[c.ID]; ok {
+		return r
+	}
+	served := slices.ContainsFunc(c.Kinds, func(t *kinds.Type) bool { return !t.Synthetic })
 	switch {
-	case c.Set != nil:
-		return "cross-object: the verdict depends on other objects, which an admission policy does not see"
-	case strings.HasPrefix(c.ID, "secret-in-") || c.ID == "secret-manifest-plaintext":
-		return "needs the credential detector, which CEL cannot express"
 	case strings.HasPrefix(c.ID, "kubernetes-version-"):
 		return "judges the cluster's version, not an admitted object (needs the vulnerability database)"
+	case strings.HasPrefix(c.ID, "component-version-") || c.ID == "container-runtime-vulnerable":
+		return "judges component versions against the vulnerability database, which an admission policy cannot consult"
+	case !served:
+		return "judges " + strings.Join(kinds.Names(c.Kinds), ", ") + ", read from nodes or files: not an object the API server admits"
+	case c.Set != nil:
+		return "cross-object: the verdict depends on other objects, which an admission policy does not see"
 	}
 	return "no CEL form yet"
 }
@@ -132,10 +163,13 @@ func perContainer(msg string) string {
 	return "variables.containers.map(x,\n" + msg + "\n).filter(m, m != '')"
 }
 
-// violations are the CEL forms of the checks: an expression whose value is
-// the list of the object's violations, each the message the Go check gives
-// for it (for dangerous-capabilities-added, the first capability of each
-// container; for host-port, the first host port of each container). Each must agree with the Go check on every object: the
+// violations are the CEL forms of the pod checks, over the pod variables
+// (vap_objects.go adds the image, resource, probe and service-account
+// ones, and holds the forms of the checks of other kinds): an expression
+// whose value is the list of the object's violations, each the message the
+// Go check gives for it (for dangerous-capabilities-added, the first
+// capability of each container; for host-port, the first host port of
+// each container). Each must agree with the Go check on every object: the
 // admission test in internal/differential proves it on the fixtures.
 var violations = map[string]string{
 	pod.PrivilegedContainer.ID: perContainer(
@@ -231,9 +265,22 @@ func profileName(p string) string {
 }
 
 // goQuote is the CEL form of Go's %q for the strings of the checks'
-// messages (printable text: control characters are not escaped).
+// messages. strings.quote escapes \a \b \f \n \r \t \v, backslash and the
+// double quote as %q does; the other ASCII control characters become \xNN
+// as with %q. One difference remains: %q also escapes the non-ASCII
+// characters Go does not print (U+00A0, U+200B...), which CEL cannot
+// name by code point; they are left as they are.
 func goQuote(s string) string {
-	return `('"' + ` + s + `.replace('\\', '\\\\').replace('"', '\\"') + '"')`
+	var b strings.Builder
+	b.WriteString("strings.quote(" + s + ")")
+	for r := rune(0); r < 0x80; r++ {
+		if r >= 0x20 && r < 0x7f || r >= '\a' && r <= '\r' {
+			continue
+		}
+		fmt.Fprintf(&b, `.replace('\x%02x', '\\x%02x')`, r, r)
+	}
+	// The replacements only when there is something to replace: they cost.
+	return `(` + s + `.matches('[\\x00-\\x06\\x0e-\\x1f\\x7f]') ? ` + b.String() + ` : strings.quote(` + s + `))`
 }
 
 // seLinuxType is the problem of the type of the SELinux options o, or ”.
@@ -272,7 +319,11 @@ func celString(s string) string {
 func vapPolicy(c *check.Check, violations string) *admissionv1.ValidatingAdmissionPolicy {
 	fail := admissionv1.Fail
 	equivalent := admissionv1.Equivalent
-	vars := slices.Clone(podVariables)
+	var vars []admissionv1.Variable
+	if _, other := objectViolations[c.ID]; !other {
+		vars = slices.Clone(podVariables)
+	}
+	vars = append(vars, extraVariables[c.ID]...)
 	if c.ID == pod.DangerousCapabilitiesAdded.ID {
 		vars = append(vars, admissionv1.Variable{Name: "risks", Expression: riskMap()})
 	}
@@ -296,7 +347,7 @@ func vapPolicy(c *check.Check, violations string) *admissionv1.ValidatingAdmissi
 		},
 		Spec: admissionv1.ValidatingAdmissionPolicySpec{
 			FailurePolicy:    &fail,
-			MatchConstraints: &admissionv1.MatchResources{MatchPolicy: &equivalent, ResourceRules: podRules(c)},
+			MatchConstraints: &admissionv1.MatchResources{MatchPolicy: &equivalent, ResourceRules: resourceRules(c)},
 			Variables:        vars,
 			Validations: []admissionv1.Validation{{
 				Expression: "size(variables.violations) == 0",
@@ -310,15 +361,16 @@ func vapPolicy(c *check.Check, violations string) *admissionv1.ValidatingAdmissi
 
 func ptr[T any](v T) *T { return &v }
 
-// podRules match creating and updating every pod-bearing kind of the
-// check, and the pods/ephemeralcontainers subresource: without it, adding
-// an ephemeral container to a running pod would bypass the policy.
-func podRules(c *check.Check) []admissionv1.NamedRuleWithOperations {
+// resourceRules match creating and updating every kind of the check the
+// API server serves, and for pods the pods/ephemeralcontainers
+// subresource: without it, adding an ephemeral container to a running pod
+// would bypass the policy.
+func resourceRules(c *check.Check) []admissionv1.NamedRuleWithOperations {
 	type gv struct{ group, version string }
 	byGV := map[gv][]string{}
 	var order []gv
 	for _, t := range c.Kinds {
-		if !t.PodBearing || t.Synthetic {
+		if t.Synthetic {
 			continue
 		}
 		k := gv{t.Group, t.Version}

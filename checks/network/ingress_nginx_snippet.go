@@ -54,3 +54,7 @@ var nginxSnippets = []string{
 	"nginx.ingress.kubernetes.io/auth-snippet",
 	"nginx.ingress.kubernetes.io/modsecurity-snippet",
 }
+
+// NginxSnippetAnnotations returns the annotations the check reports, in
+// its order (for the check's admission policy).
+func NginxSnippetAnnotations() []string { return append([]string(nil), nginxSnippets...) }

@@ -77,6 +77,10 @@ var certificateAnnotations = []string{
 	"appgw.ingress.kubernetes.io/appgw-ssl-certificate",
 }
 
+// CertificateAnnotations returns the annotations that silence the check on
+// an Ingress without spec.tls (for the check's admission policy).
+func CertificateAnnotations() []string { return append([]string(nil), certificateAnnotations...) }
+
 // tlsCovers reports whether a tls entry covers host ("" for a rule without host).
 func tlsCovers(tls []networkingv1.IngressTLS, host string) bool {
 	for _, t := range tls {

@@ -7,8 +7,10 @@
 // verdict that scanning the manifest gives. Namespaces labelled with the
 // baseline and restricted enforce levels must admit an object exactly when
 // kubeharden's level says they would. TestVAP applies the generated
-// ValidatingAdmissionPolicies (policy.VAPs), each bound to a namespace of
-// its own, and requires each to reject exactly the fixture objects its
-// check reports, with the check's message. The package has no code of its
+// ValidatingAdmissionPolicies (policy.VAPs), each bound by an object
+// selector to the objects labelled for it, and requires each to reject
+// exactly the fixture objects of its kinds that its check reports, with
+// one of the check's messages and as many problems, and to admit objects
+// its exceptions (matchConditions) cover. The package has no code of its
 // own.
 package differential

@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
@@ -18,6 +19,7 @@ import (
 type vapFlags struct {
 	checks, skip, actions []string
 	namespaceSelector     string
+	config                string
 }
 
 func newVAP(streams cmdutil.Streams) *cobra.Command {
@@ -31,6 +33,11 @@ func newVAP(streams cmdutil.Streams) *cobra.Command {
 			"subresource) and of every built-in kind with a pod template, per container across init, app\n" +
 			"and ephemeral containers, and reject with the message of the check. The bindings apply in\n" +
 			"every namespace but kube-system, or in those carrying the labels of --namespace-selector.\n\n" +
+			"Roles, ClusterRoles and their bindings, Services, Ingresses and NetworkPolicies are judged\n" +
+			"by the checks of those kinds; cluster-scoped objects are judged whatever\n" +
+			"--namespace-selector says. Exceptions of the configuration file (.kubeharden.yaml, or\n" +
+			"--config) become matchConditions of the policies of their checks; expired ones are left\n" +
+			"out, with a warning on standard error.\n\n" +
 			"Checks without a CEL form (cross-object checks, the credential detector, the version\n" +
 			"database...) are listed with the reason in a comment at the top and on standard error.\n\n" +
 			"Exit codes: 0 policies written; 2 usage errors.",
@@ -42,16 +49,28 @@ func newVAP(streams cmdutil.Streams) *cobra.Command {
 	fl.StringSliceVar(&f.skip, "skip", nil, "not these check IDs (comma-separated)")
 	fl.StringSliceVar(&f.actions, "action", []string{"Deny"}, "the bindings' validationActions: Deny, Warn or Audit (comma-separated; Deny and Warn exclude each other)")
 	fl.StringVar(&f.namespaceSelector, "namespace-selector", "", "bind only in namespaces with these labels: KEY=VALUE,... (kube-system is always excluded)")
+	fl.StringVar(&f.config, "config", "", "configuration file (default: .kubeharden.yaml found upward from the working directory)")
 	return cmd
 }
 
 func runVAP(streams cmdutil.Streams, f *vapFlags) error {
-	plan := kscan.Plan{Only: f.checks, Skip: f.skip}
+	cfg, err := cmdutil.LoadConfig(f.config)
+	if err != nil {
+		return err
+	}
+	only, skip := f.checks, f.skip
+	if only == nil {
+		only = cfg.Checks
+	}
+	if skip == nil {
+		skip = cfg.Skip
+	}
+	plan := kscan.Plan{Only: only, Skip: skip}
 	selected, err := plan.Select()
 	if err != nil {
 		return cmdutil.Usage("%v", err)
 	}
-	opts := kpolicy.VAPOptions{}
+	opts := kpolicy.VAPOptions{Exceptions: cfg.Exceptions, Now: time.Now()}
 	for _, a := range f.actions {
 		opts.Actions = append(opts.Actions, admissionv1.ValidationAction(strings.TrimSpace(a)))
 	}
@@ -71,6 +90,12 @@ func runVAP(streams cmdutil.Streams, f *vapFlags) error {
 	}
 	for _, s := range skipped {
 		fmt.Fprintf(streams.Err, "kubeharden: no admission policy for %s: %s\n", s.Check.ID, s.Reason)
+	}
+	for _, p := range policies {
+		for _, x := range p.Expired {
+			fmt.Fprintf(streams.Err, "kubeharden: warning: %s:%d: the exception for %s expired on %s: the policy of %s does not include it\n",
+				x.Source.File, x.Source.Line, strings.Join(x.Checks, ", "), x.Expires.Format(time.DateOnly), p.Check.ID)
+		}
 	}
 	if len(policies) == 0 {
 		return cmdutil.Usage("none of the selected checks has a CEL form")
