@@ -52,6 +52,10 @@ type Origin struct {
 	Context         string `json:"context,omitempty"`
 	UID             string `json:"uid,omitempty"`
 	ResourceVersion string `json:"resourceVersion,omitempty"`
+	// Node names the node an object read from the API is about (the
+	// node checks' Component objects made from mirror pods, Node
+	// annotations, ConfigMaps and /configz).
+	Node string `json:"node,omitempty"`
 }
 
 // Live reports whether the object was read from a running cluster (a

@@ -85,6 +85,11 @@ func (s Source) String() string {
 	switch s.Kind {
 	case SourceDefault:
 		return "default"
+	case SourceAPI:
+		if s.Key == "" {
+			return s.File
+		}
+		return s.File + " (" + s.Key + ")"
 	case SourceProcess:
 		if s.PID > 0 {
 			return "process " + itoa(s.PID) + " command line"
@@ -171,6 +176,9 @@ type Component struct {
 	Version string `json:"version,omitempty"`
 	// Distribution is kubeadm, k3s, rke2 or empty.
 	Distribution string `json:"distribution,omitempty"`
+	// Node is the node the component runs on, for components read from
+	// the API server (a scan of the node itself leaves it empty).
+	Node string `json:"node,omitempty"`
 	// Found says how the component was found.
 	Found []Discovery `json:"found,omitempty"`
 	// Settings are the values set explicitly (or by the distribution);

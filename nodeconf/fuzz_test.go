@@ -118,3 +118,18 @@ func FuzzEtcdConfig(f *testing.F) {
 		}
 	})
 }
+
+func FuzzAPIInputs(f *testing.F) {
+	f.Add(`["server","--kube-apiserver-arg","profiling=true","--protect-kernel-defaults","true"]`)
+	f.Add("kind: ClusterConfiguration\napiServer: {extraArgs: [{name: a, value: b}]}\n")
+	f.Add(`{"kubeletconfig":{"readOnlyPort":0}}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		if dc, _, err := ParseNodeArgs(s, Source{Kind: SourceAPI}); err == nil {
+			for _, c := range Components {
+				dc.Apply("k3s", c, DistDefaults("k3s", c, true), map[string]Setting{})
+			}
+		}
+		_, _ = ParseKubeadmConfig("f", []byte(s))
+		_ = ParseConfigz("f", []byte(s), map[string]Setting{})
+	})
+}

@@ -105,6 +105,10 @@ const (
 	// NoticeEmptyInput says a path named to the scan (a file, a directory,
 	// standard input) gave no Kubernetes object at all.
 	NoticeEmptyInput = "empty-input"
+	// NoticeConfigDrift says two places that should agree about a
+	// component's settings do not (kubeadm's ClusterConfiguration and the
+	// command of the static pod that runs).
+	NoticeConfigDrift = "config-drift"
 )
 
 // Notice is something the user must know about their suppressions: an

@@ -458,7 +458,7 @@ func appendInt(b []byte, i int) []byte { return binary.AppendUvarint(b, uint64(i
 
 func appendObject(b []byte, o *Object, pssIndex int) []byte {
 	for _, s := range []string{o.Ref.APIVersion, o.Ref.Kind, o.Ref.Namespace, o.Ref.Name,
-		o.Origin.Source, o.Origin.File, o.Origin.Context, o.Origin.UID, o.Origin.ResourceVersion} {
+		o.Origin.Source, o.Origin.File, o.Origin.Context, o.Origin.UID, o.Origin.ResourceVersion, o.Origin.Node} {
 		b = appendString(b, s)
 	}
 	b = appendInt(b, o.Origin.Line)
@@ -546,6 +546,7 @@ func (s *Spill) decode(b []byte, objectOnly bool) (*Object, []*Finding, []*Findi
 	o := &Object{}
 	o.Ref.APIVersion, o.Ref.Kind, o.Ref.Namespace, o.Ref.Name = r.str(), r.str(), r.str(), r.str()
 	o.Origin.Source, o.Origin.File, o.Origin.Context, o.Origin.UID, o.Origin.ResourceVersion = r.str(), r.str(), r.str(), r.str(), r.str()
+	o.Origin.Node = r.str()
 	o.Origin.Line, o.Origin.Column = r.int(), r.int()
 	if i := r.int(); i > 0 && i <= len(s.pss) {
 		o.PSS = s.pss[i-1]

@@ -38,7 +38,7 @@ func sample(n int, seed uint64) (objs []*Object, found, silenced [][]*Finding) {
 	for i := range n {
 		o := &Object{
 			Ref:    inventory.Ref{APIVersion: "v1", Kind: "Pod", Namespace: "ns", Name: fmt.Sprintf("p%03d", i)},
-			Origin: inventory.Origin{Source: "file", File: fmt.Sprintf("f%d.yaml", r.IntN(4)), Line: 1 + r.IntN(20), Context: ""},
+			Origin: inventory.Origin{Source: "file", File: fmt.Sprintf("f%d.yaml", r.IntN(4)), Line: 1 + r.IntN(20), Context: "", Node: fmt.Sprintf("n%d", i%2)},
 		}
 		if i%3 == 0 {
 			o.PSS = levels[i%2]
@@ -68,7 +68,7 @@ func describe(t *testing.T, each func(func(*Finding) error) error) []string {
 		if f.Location.File != nil {
 			file = *f.Location.File
 		}
-		s := fmt.Sprintf("%s %s:%d %s %s %s %d:%d %s %s", f.Check.ID, f.Object.Origin.File, f.Object.Origin.Line, f.Object.Ref, f.Location.Path, file, f.Location.Line, f.Location.Column, f.Message, f.Object.PSS)
+		s := fmt.Sprintf("%s %s:%d %s %s %s %s %d:%d %s %s", f.Check.ID, f.Object.Origin.File, f.Object.Origin.Line, f.Object.Origin.Node, f.Object.Ref, f.Location.Path, file, f.Location.Line, f.Location.Column, f.Message, f.Object.PSS)
 		if f.Suppressed != nil {
 			s += " " + fmt.Sprint(*f.Suppressed)
 		}

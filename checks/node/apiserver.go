@@ -288,6 +288,9 @@ var APIServerEncryptionProvider = add(meta{"apiserver-encryption-provider", "Sec
 		switch {
 		case !ok || s.Value == "":
 			o.Status, o.Actual = Fail, "--encryption-provider-config is not set"
+		case c.Encryption == nil && c.FromAPI():
+			o.Status, o.Actual = Manual, "--encryption-provider-config="+s.Value+"; the API server does not show the file's content"
+			o.Message = c.Component + " on " + nodeName(c) + ": " + o.Actual + "; run kubeharden node on the node to judge it"
 		case c.Encryption == nil:
 			o.Status, o.Actual = Fail, "the encryption configuration was not read"
 		case c.Encryption.Error != "":
@@ -336,6 +339,9 @@ var APIServerAuditPolicy = add(meta{"apiserver-audit-policy", "kube-apiserver ha
 		switch {
 		case !ok || s.Value == "":
 			o.Status, o.Actual = Fail, "--audit-policy-file is not set"
+		case c.AuditPolicy == nil && c.FromAPI():
+			o.Status, o.Actual = Manual, "--audit-policy-file="+s.Value+"; the API server does not show the file's content"
+			o.Message = c.Component + " on " + nodeName(c) + ": " + o.Actual + "; run kubeharden node on the node to judge it"
 		case c.AuditPolicy == nil:
 			o.Status, o.Actual = Fail, "the audit policy "+s.Value+" was not read"
 		case c.AuditPolicy.Error != "":

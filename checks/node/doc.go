@@ -18,6 +18,12 @@
 // a finding for fail and manual outcomes; `kubeharden node` builds its
 // per-control statuses from Evaluate, and a component that does not run
 // on the node makes its items not-applicable, never fail.
+//
+// A cluster scan makes Components of what the API server shows of each
+// node (nodeconf.Component.FromAPI, Node set): their file items are
+// not-applicable (the API shows no modes or owners) and items about a
+// file's content are manual; items comparing components (2.7) compare
+// those of the same node.
 package node
 
 import "github.com/kubeharden/kubeharden/check"

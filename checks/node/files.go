@@ -55,6 +55,10 @@ func files(c *nodeconf.Component, roles []string) (stats []nodeconf.FileStat, pa
 }
 
 func notApplicable(c *nodeconf.Component, what, expected string) Outcome {
+	if c.FromAPI() {
+		// Read from the API server: the node's files are unknown, not absent.
+		return Outcome{Status: NotApplicable, Expected: expected, Actual: "the API server does not show the node's files; run kubeharden node on " + nodeName(c)}
+	}
 	return Outcome{Status: NotApplicable, Expected: expected, Actual: "no " + what + " on this node"}
 }
 

@@ -149,12 +149,28 @@ func (p *peerEval) Observe(o *inventory.Object) {
 
 func (p *peerEval) Finish(report func(t *check.Target, r check.Result)) {
 	for i, comp := range p.comps {
-		out, ok := Evaluate(p.c, comp, p.comps)
+		// The peers are the components of the same node (a cluster scan
+		// sees those of every node).
+		var peers []*nodeconf.Component
+		for _, q := range p.comps {
+			if q.Node == comp.Node {
+				peers = append(peers, q)
+			}
+		}
+		out, ok := Evaluate(p.c, comp, peers)
 		if !ok || (out.Status != Fail && out.Status != Manual) {
 			continue
 		}
 		report(check.Pin(p.objs[i], out.Path), check.Result{Path: out.Path, Message: out.Message})
 	}
+}
+
+// nodeName names a component's node for messages.
+func nodeName(c *nodeconf.Component) string {
+	if c.Node != "" {
+		return "node " + c.Node
+	}
+	return "the node"
 }
 
 // settingPath is the field path of a setting, or "component" when the

@@ -75,6 +75,7 @@ func (e *encoder) appendFinding(b []byte, f *report.Finding) ([]byte, error) {
 		b = appendOpt(b, "context", o.Context)
 		b = appendOpt(b, "uid", o.UID)
 		b = appendOpt(b, "resourceVersion", o.ResourceVersion)
+		b = appendOpt(b, "node", o.Node)
 		b = append(b, '}')
 	}
 	if l := f.Loc(); l.File != "" {

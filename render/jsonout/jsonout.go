@@ -57,6 +57,7 @@ type Origin struct {
 	Context         string `json:"context,omitempty"`
 	UID             string `json:"uid,omitempty"`
 	ResourceVersion string `json:"resourceVersion,omitempty"`
+	Node            string `json:"node,omitempty"`
 }
 
 // Object is one scanned object and its Pod Security Standards verdict.
@@ -71,7 +72,7 @@ func origin(o inventory.Origin) *Origin {
 	if o.Source == "" {
 		return nil
 	}
-	return &Origin{Source: o.Source, Context: o.Context, UID: o.UID, ResourceVersion: o.ResourceVersion}
+	return &Origin{Source: o.Source, Context: o.Context, UID: o.UID, ResourceVersion: o.ResourceVersion, Node: o.Node}
 }
 
 func location(l inventory.Location) *inventory.Location {

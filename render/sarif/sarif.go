@@ -140,6 +140,7 @@ type ResultProperties struct {
 	Context         string `json:"context,omitempty"`
 	UID             string `json:"uid,omitempty"`
 	ResourceVersion string `json:"resourceVersion,omitempty"`
+	Node            string `json:"node,omitempty"`
 	*check.Details
 }
 
@@ -535,6 +536,7 @@ func (lc *locator) result(f *report.Finding, ruleIndex int) Result {
 			Context:         o.Origin.Context,
 			UID:             o.Origin.UID,
 			ResourceVersion: o.Origin.ResourceVersion,
+			Node:            o.Origin.Node,
 		}
 	}
 	if d := f.Details; !d.IsZero() {

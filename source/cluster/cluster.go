@@ -60,6 +60,11 @@ type Options struct {
 	// that must see every pod the API server admitted, mutated as it was
 	// (injected sidecars), not only the templates.
 	Owned bool
+	// Nodes also makes the node checks' Component objects of what the API
+	// shows of the nodes (mirror pods, node-args annotations, kubeadm's
+	// ConfigMaps, the node DaemonSet's reports, and kubelets' /configz
+	// when the identity may get nodes/proxy): see nodes.go.
+	Nodes bool
 }
 
 // Source is a live-cluster source.Source.
@@ -163,6 +168,8 @@ type scanner struct {
 	target target
 	sink   source.Sink
 	prog   *progress
+	// nodes keeps what the listed objects show of the nodes' components.
+	nodes *nodeState
 }
 
 func (s *scanner) fail(format string, args ...any) {
@@ -203,6 +210,9 @@ func (s *scanner) run(ctx context.Context) {
 		return
 	}
 	s.emitVersion(info)
+	if s.opts.Nodes {
+		s.nodes = &nodeState{}
+	}
 
 	for _, k := range kinds.Listed() {
 		if ctx.Err() != nil {
@@ -216,6 +226,9 @@ func (s *scanner) run(ctx context.Context) {
 			s.fail("%v; %s", err, s.missingFrom(k))
 			return
 		}
+	}
+	if s.nodes != nil {
+		s.emitNodes(ctx, c)
 	}
 }
 
@@ -382,6 +395,9 @@ func ownerGroup(apiVersion string) string {
 }
 
 func (s *scanner) emit(k *kinds.Type, it kinds.Item) {
+	if s.nodes != nil {
+		s.nodes.observe(it.Obj)
+	}
 	if !s.opts.Owned && ownedByController(k, it.Meta) {
 		return // checked through its controller
 	}

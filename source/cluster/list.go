@@ -52,7 +52,11 @@ func newClients(cfg *rest.Config) (*clients, error) {
 
 // forType returns the REST client of t's group and version.
 func (c *clients) forType(t *kinds.Type) (rest.Interface, error) {
-	gv := schema.GroupVersion{Group: t.Group, Version: t.Version}
+	return c.forGroupVersion(schema.GroupVersion{Group: t.Group, Version: t.Version})
+}
+
+// forGroupVersion returns the REST client of a group and version.
+func (c *clients) forGroupVersion(gv schema.GroupVersion) (rest.Interface, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if rc := c.rest[gv]; rc != nil {

@@ -108,7 +108,7 @@ func (d *discoverer) unitDistFlags(unit string) {
 	for _, f := range nodeconf.ParseArgs(args[1:]) {
 		s := src(f)
 		a := nodeconf.DistArg{Value: f.Value, File: s.File, Line: s.Line, Key: "--" + f.Name, Kind: nodeconf.SourceUnit}
-		if comp, ok := distArgKeys[f.Name]; ok {
+		if comp, ok := nodeconf.DistArgComponent(f.Name); ok {
 			if d.dist.Args == nil {
 				d.dist.Args = map[string][]nodeconf.DistArg{}
 			}
@@ -127,94 +127,24 @@ func (d *discoverer) unitDistFlags(unit string) {
 // k3sKubeletDropins is where k3s writes its kubelet configuration drop-ins.
 const k3sKubeletDropins = "/var/lib/rancher/k3s/agent/etc/kubelet.conf.d"
 
-var distArgKeys = map[string]string{
-	"kube-apiserver-arg": nodeconf.APIServer, "kube-controller-manager-arg": nodeconf.ControllerManager,
-	"kube-scheduler-arg": nodeconf.Scheduler, "kubelet-arg": nodeconf.Kubelet, "kube-proxy-arg": nodeconf.KubeProxy,
-	"etcd-arg": nodeconf.Etcd,
-}
-
-// distDefaults are the flags k3s and RKE2 pass to the components they
-// embed or start (from their server and agent code, k3s v1.3x); paths use
-// the distribution's data directory.
-func distDefaults(dist, component string, etcd bool) map[string]string {
-	data := "/var/lib/rancher/" + dist
-	tls := data + "/server/tls"
-	switch component {
-	case nodeconf.APIServer:
-		m := map[string]string{
-			"anonymous-auth": "false", "authorization-mode": "Node,RBAC", "enable-admission-plugins": "NodeRestriction",
-			"profiling": "false", "service-account-lookup": "true",
-			"tls-cert-file": tls + "/serving-kube-apiserver.crt", "tls-private-key-file": tls + "/serving-kube-apiserver.key",
-			"client-ca-file": tls + "/client-ca.crt", "kubelet-client-certificate": tls + "/client-kube-apiserver.crt",
-			"kubelet-client-key": tls + "/client-kube-apiserver.key", "kubelet-certificate-authority": tls + "/server-ca.crt",
-			"service-account-key-file": tls + "/service.key", "service-account-signing-key-file": tls + "/service.current.key",
-			"requestheader-client-ca-file": tls + "/request-header-ca.crt",
-		}
-		if !etcd {
-			m["etcd-servers"] = "unix://kine.sock" // SQLite or an external datastore through kine
-		} else {
-			m["etcd-cafile"] = tls + "/etcd/server-ca.crt"
-			m["etcd-certfile"] = tls + "/etcd/client.crt"
-			m["etcd-keyfile"] = tls + "/etcd/client.key"
-		}
-		return m
-	case nodeconf.ControllerManager:
-		return map[string]string{"profiling": "false", "use-service-account-credentials": "true", "bind-address": "127.0.0.1",
-			"root-ca-file": tls + "/server-ca.crt", "service-account-private-key-file": tls + "/service.current.key",
-			"kubeconfig": data + "/server/cred/controller.kubeconfig"}
-	case nodeconf.Scheduler:
-		return map[string]string{"profiling": "false", "bind-address": "127.0.0.1", "kubeconfig": data + "/server/cred/scheduler.kubeconfig"}
-	case nodeconf.Etcd:
-		e := tls + "/etcd"
-		return map[string]string{"client-cert-auth": "true", "cert-file": e + "/server-client.crt", "key-file": e + "/server-client.key",
-			"trusted-ca-file": e + "/server-ca.crt", "peer-client-cert-auth": "true", "peer-cert-file": e + "/peer-server-client.crt",
-			"peer-key-file": e + "/peer-server-client.key", "peer-trusted-ca-file": e + "/peer-ca.crt", "data-dir": data + "/server/db/etcd"}
-	case nodeconf.Kubelet:
-		agent := data + "/agent"
-		return map[string]string{"anonymous-auth": "false", "authentication-token-webhook": "true", "authorization-mode": "Webhook",
-			"client-ca-file": agent + "/client-ca.crt", "read-only-port": "0", "tls-cert-file": agent + "/serving-kubelet.crt",
-			"tls-private-key-file": agent + "/serving-kubelet.key", "kubeconfig": agent + "/kubelet.kubeconfig",
-			"pod-manifest-path": agent + "/pod-manifests"}
-	case nodeconf.KubeProxy:
-		return map[string]string{"kubeconfig": data + "/agent/kubeproxy.kubeconfig"}
-	}
-	return nil
-}
-
 // distFlags sets the distribution's flags for a component, then the
 // user's (config.yaml *-arg and unit flags, which k3s passes after its
 // own, so they win), then the top-level keys that stand for flags.
 func (d *discoverer) distFlags(component string, settings map[string]nodeconf.Setting) {
-	defaults := distDefaults(d.distName, component, d.embeddedEtcd())
+	defaults := nodeconf.DistDefaults(d.distName, component, d.embeddedEtcd())
 	if component == nodeconf.Kubelet && d.distName == "k3s" && d.fs.exists(k3sKubeletDropins) {
 		// k3s v1.29 and later write the kubelet's defaults as a config
 		// drop-in (read as such) and pass only its kubeconfig as a flag.
 		defaults = map[string]string{"kubeconfig": defaults["kubeconfig"]}
 	}
-	for k, v := range defaults {
-		settings[k] = nodeconf.Setting{Value: v, Source: nodeconf.Source{Kind: nodeconf.SourceDistribution, Key: d.distName}}
-	}
-	flags, srcs := d.dist.Flags(component)
-	nodeconf.Apply(settings, flags, func(f nodeconf.Flag) nodeconf.Source { return srcs[f.Index] })
-	if component == nodeconf.Kubelet {
-		if v, ok := d.dist.Values["protect-kernel-defaults"]; ok {
-			settings["protect-kernel-defaults"] = nodeconf.Setting{Value: v.Value, Source: nodeconf.Source{Kind: nodeconf.SourceConfig, File: v.File, Line: v.Line, Key: v.Key}}
-		}
-	}
-	if component == nodeconf.APIServer && d.dist.Bool("secrets-encryption") {
-		v := d.dist.Values["secrets-encryption"]
-		if _, set := settings["encryption-provider-config"]; !set {
-			settings["encryption-provider-config"] = nodeconf.Setting{Value: "/var/lib/rancher/" + d.distName + "/server/cred/encryption-config.json",
-				Source: nodeconf.Source{Kind: nodeconf.SourceConfig, File: v.File, Line: v.Line, Key: v.Key}}
-		}
-	}
+	d.dist.Apply(d.distName, component, defaults, settings)
 }
 
 // embeddedEtcd: a k3s or RKE2 server runs etcd unless it uses an external
 // datastore or disables etcd; k3s uses SQLite unless --cluster-init or an
 // etcd data directory says otherwise.
 func (d *discoverer) embeddedEtcd() bool {
-	if !d.distServer || d.dist.Bool("disable-etcd") || d.dist.Values["datastore-endpoint"].Value != "" {
+	if !d.distServer || d.dist.ExternalDatastore() {
 		return false
 	}
 	if d.distName == "rke2" {
@@ -230,21 +160,7 @@ func (d *discoverer) embedded() {
 	if d.distName == "" {
 		return
 	}
-	var comps []string
-	if d.distServer {
-		for _, c := range []string{nodeconf.APIServer, nodeconf.ControllerManager, nodeconf.Scheduler} {
-			if !d.dist.Bool("disable-" + strings.TrimPrefix(c, "kube-")) {
-				comps = append(comps, c)
-			}
-		}
-		if d.embeddedEtcd() {
-			comps = append(comps, nodeconf.Etcd)
-		}
-	}
-	if !d.dist.Bool("disable-kube-proxy") {
-		comps = append(comps, nodeconf.KubeProxy)
-	}
-	for _, name := range comps {
+	for _, name := range d.dist.Embeds(d.distServer, d.embeddedEtcd()) {
 		if c := d.comps[name]; c != nil && len(c.Found) > 0 {
 			continue // a process or a static pod of its own
 		}

@@ -164,30 +164,14 @@ func (d *discoverer) addError(file string, err error) {
 func (d *discoverer) component(name string) *nodeconf.Component {
 	c := d.comps[name]
 	if c == nil {
-		c = &nodeconf.Component{Component: name, Settings: map[string]nodeconf.Setting{}, Files: map[string]nodeconf.FileStat{}}
-		c.APIVersion, c.Kind = nodeconf.Group+"/v1", nodeconf.Kind
-		c.Name = name
+		c = nodeconf.NewComponent(name)
 		d.comps[name] = c
 	}
 	return c
 }
 
 // componentOf names the component a command line runs, or "".
-func componentOf(argv []string) string {
-	if len(argv) == 0 {
-		return ""
-	}
-	base := path.Base(argv[0])
-	if base == "hyperkube" && len(argv) > 1 {
-		base = argv[1]
-	}
-	for _, c := range nodeconf.Components {
-		if base == c {
-			return c
-		}
-	}
-	return ""
-}
+func componentOf(argv []string) string { return nodeconf.ComponentOf(argv) }
 
 // processes turns the running component processes into components.
 func (d *discoverer) processes() {
@@ -203,10 +187,7 @@ func (d *discoverer) processes() {
 		}
 		c := d.component(name)
 		c.Found = append(c.Found, nodeconf.Discovery{How: nodeconf.SourceProcess, Path: fmt.Sprintf("/proc/%d/cmdline", p.pid), PID: p.pid})
-		args := p.argv[1:]
-		if path.Base(p.argv[0]) == "hyperkube" {
-			args = p.argv[2:]
-		}
+		args := nodeconf.ComponentArgs(p.argv)
 		src := nodeconf.Source{Kind: nodeconf.SourceProcess, PID: p.pid, File: fmt.Sprintf("/proc/%d/cmdline", p.pid)}
 		nodeconf.Apply(c.Settings, nodeconf.ParseArgs(args), nodeconf.Same(src))
 	}

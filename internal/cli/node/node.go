@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -39,6 +40,7 @@ type flags struct {
 	color          string
 	showSuppressed bool
 	config         string
+	every          time.Duration
 }
 
 // NewCommand builds the node command.
@@ -71,6 +73,7 @@ func NewCommand(streams cmdutil.Streams, version string) *cobra.Command {
 	fl.StringVar(&f.color, "color", "auto", "colour the table output: auto, always, never")
 	fl.BoolVar(&f.showSuppressed, "show-suppressed", false, "show findings suppressed by exceptions")
 	fl.StringVar(&f.config, "config", "", "configuration file (default: .kubeharden.yaml found upward from the working directory)")
+	fl.DurationVar(&f.every, "every", 0, "evaluate the node again at this interval and never exit (the in-cluster DaemonSet: one report per run on standard output, problems on standard error)")
 	return cmd
 }
 
@@ -103,6 +106,34 @@ func runE(ctx context.Context, streams cmdutil.Streams, version string, f *flags
 	if len(selected) == 0 {
 		return cmdutil.Usage("no check left to run: --checks and --skip exclude every node check")
 	}
+	if f.every < 0 {
+		return cmdutil.Usage("--every must not be negative")
+	}
+	if f.every == 0 {
+		return once(ctx, streams, version, f, plan, selected, color, threshold)
+	}
+	for {
+		if err := once(ctx, streams, version, f, plan, selected, color, threshold); err != nil {
+			var ee *cmdutil.ExitError
+			switch {
+			case errors.As(err, &ee) && ee.Err == nil && ee.Code == 1:
+				// Findings at or above --fail-on: the report says so.
+			case errors.As(err, &ee) && ee.Err == nil:
+				fmt.Fprintln(streams.Err, "kubeharden node: the report lists input errors")
+			default:
+				fmt.Fprintf(streams.Err, "kubeharden node: %v\n", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(f.every):
+		}
+	}
+}
+
+// once evaluates the node and writes one report.
+func once(ctx context.Context, streams cmdutil.Streams, version string, f *flags, plan kscan.Plan, selected []*check.Check, color bool, threshold check.Severity) error {
 	n, err := srcnode.Discover(ctx, srcnode.Options{Root: f.root, Proc: f.proc})
 	if err != nil {
 		return &cmdutil.ExitError{Code: 2, Err: err}
@@ -146,12 +177,21 @@ type Result struct {
 	Sections []report.SectionSummary
 }
 
-// componentInfo is how the JSON report lists the components found.
+// componentInfo is how the JSON report lists the components found: what
+// was found and how, and everything the checks judged (settings with
+// their sources, file stats, encryption and audit policy), in the field
+// names of nodeconf.Component, so that a report read back (the cluster
+// scan collects the node DaemonSet's reports) can be judged again.
 type componentInfo struct {
-	Component    string               `json:"component"`
-	Version      string               `json:"version,omitempty"`
-	Distribution string               `json:"distribution,omitempty"`
-	Found        []nodeconf.Discovery `json:"found"`
+	Component    string                       `json:"component"`
+	Version      string                       `json:"version,omitempty"`
+	Distribution string                       `json:"distribution,omitempty"`
+	Found        []nodeconf.Discovery         `json:"found"`
+	Settings     map[string]nodeconf.Setting  `json:"settings,omitempty"`
+	Files        map[string]nodeconf.FileStat `json:"files,omitempty"`
+	PKI          []nodeconf.FileStat          `json:"pki,omitempty"`
+	Encryption   *nodeconf.Encryption         `json:"encryption,omitempty"`
+	AuditPolicy  *nodeconf.AuditPolicy        `json:"auditPolicy,omitempty"`
 }
 
 // renderJSON writes the scan's JSON document with the node's components,
@@ -167,7 +207,8 @@ func renderJSON(w io.Writer, res *Result, opts render.Options) error {
 	}
 	var comps []componentInfo
 	for _, c := range res.Node.Components {
-		comps = append(comps, componentInfo{Component: c.Component, Version: c.Version, Distribution: c.Distribution, Found: c.Found})
+		comps = append(comps, componentInfo{Component: c.Component, Version: c.Version, Distribution: c.Distribution, Found: c.Found,
+			Settings: c.Settings, Files: c.Files, PKI: c.PKI, Encryption: c.Encryption, AuditPolicy: c.AuditPolicy})
 	}
 	extra := []struct {
 		key string

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kubeharden/kubeharden/internal/cli/cmdutil"
 	"github.com/kubeharden/kubeharden/internal/nodetest"
@@ -331,5 +332,44 @@ func TestFindingLocations(t *testing.T) {
 	}
 	for id := range want {
 		t.Errorf("no %s finding", id)
+	}
+}
+
+// --every keeps evaluating the node, one JSON report per run, until the
+// context ends (the in-cluster DaemonSet).
+func TestEveryRepeatsUntilStopped(t *testing.T) {
+	dir := root(t, "k3s-server")
+	var out, errOut bytes.Buffer
+	cmd := NewCommand(cmdutil.Streams{In: strings.NewReader(""), Out: &out, Err: &errOut}, "test")
+	cmd.SetArgs([]string{"--root", dir, "--proc", "none", "-o", "json", "--every", "150ms"})
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		t.Fatalf("--every ended with %v", err)
+	}
+	dec := json.NewDecoder(&out)
+	runs := 0
+	for dec.More() {
+		var rep jsonReport
+		if err := dec.Decode(&rep); err != nil {
+			t.Fatalf("report %d: %v", runs+1, err)
+		}
+		if len(rep.Controls) == 0 {
+			t.Errorf("report %d has no controls", runs+1)
+		}
+		runs++
+	}
+	if runs < 2 {
+		t.Errorf("%d reports in 400ms at --every 150ms; stderr: %s", runs, errOut.String())
+	}
+	for _, bad := range []string{"-1s"} {
+		c := NewCommand(cmdutil.Streams{In: strings.NewReader(""), Out: &out, Err: &errOut}, "test")
+		c.SetArgs([]string{"--root", dir, "--every", bad})
+		c.SilenceUsage, c.SilenceErrors = true, true
+		var exit *cmdutil.ExitError
+		if err := c.ExecuteContext(context.Background()); !errors.As(err, &exit) || exit.Code != 2 {
+			t.Errorf("--every %s: %v", bad, err)
+		}
 	}
 }

@@ -200,7 +200,7 @@ func runE(ctx context.Context, streams cmdutil.Streams, version string, f *flags
 	}
 	plan.VulnDB = db
 	if f.cluster {
-		copts := cluster.Options{Kubeconfig: f.kubeconfig, Context: f.context, AllContexts: f.allContexts, Namespace: f.namespace}
+		copts := cluster.Options{Kubeconfig: f.kubeconfig, Context: f.context, AllContexts: f.allContexts, Namespace: f.namespace, Nodes: true}
 		if cmdutil.IsTerminal(streams.Err) {
 			copts.Progress = streams.Err
 		}

@@ -56,10 +56,14 @@ func Source(o *report.Object) string {
 		return Position(o.Origin.File, o.Origin.Line, 0)
 	}
 	if o.Origin.Source == "cluster" {
+		s := "cluster"
 		if o.Origin.Context != "" {
-			return "cluster context " + o.Origin.Context
+			s = "cluster context " + o.Origin.Context
 		}
-		return "cluster"
+		if o.Origin.Node != "" {
+			s += ", node " + o.Origin.Node
+		}
+		return s
 	}
 	return o.Origin.Source
 }
