@@ -380,6 +380,11 @@ func claims(n *yaml.Node, depth int) bool {
 }
 
 func (d *Decoder) node(n *yaml.Node, c chunk, st *stream) {
+	// Anchors belong to their document (YAML 1.2, 9.1.1): an anchor the
+	// document itself defines is on its first line or later. The parser
+	// of a batch keeps anchors across documents, so this line is where
+	// aliases are held to.
+	docLine := n.Line
 	if n.Kind == yaml.DocumentNode {
 		if len(n.Content) == 0 {
 			return
@@ -409,7 +414,7 @@ func (d *Decoder) node(n *yaml.Node, c chunk, st *stream) {
 		fail(n, "document is not a Kubernetes object: want a mapping with apiVersion and kind")
 		return
 	}
-	conv := converter{budget: st.lim.MaxNodes, maxDepth: st.lim.MaxDepth, aliases: st.aliases}
+	conv := converter{budget: st.lim.MaxNodes, maxDepth: st.lim.MaxDepth, aliases: st.aliases, docLine: docLine}
 	v, err := conv.value(n, 0, false)
 	conv.release()
 	if err != nil {
@@ -539,6 +544,19 @@ type converter struct {
 	at       *yaml.Node // the node an error refers to
 	aliases  *aliasBudget
 	reserve  int64 // nodes taken from aliases and not used yet
+	// docLine is the first line of the document (in the parsed buffer):
+	// an alias to an anchor before it refers to another document.
+	docLine int
+}
+
+// foreign reports an alias to an anchor of an earlier document, which
+// kubectl (and YAML) refuse: anchors do not outlive their document.
+func (c *converter) foreign(n *yaml.Node) error {
+	if n.Kind != yaml.AliasNode || n.Alias == nil || n.Alias.Line >= c.docLine {
+		return nil
+	}
+	c.at = n
+	return fmt.Errorf("alias *%s refers to an anchor of an earlier document; anchors belong to their own document (kubectl refuses this too): repeat the value or use a merge within this document", n.Value)
 }
 
 // aliasBudget is the number of nodes alias expansion may still add in a
@@ -615,6 +633,9 @@ func (c *converter) value(n *yaml.Node, depth int, aliased bool) (any, error) {
 			c.at = n
 			return nil, fmt.Errorf("unknown alias %q", n.Value)
 		}
+		if err := c.foreign(n); err != nil {
+			return nil, err
+		}
 		return c.value(n.Alias, depth+1, true)
 	case yaml.SequenceNode:
 		s := make([]any, 0, len(n.Content))
@@ -652,6 +673,9 @@ func (c *converter) value(n *yaml.Node, depth int, aliased bool) (any, error) {
 		// Merge keys: explicit keys win, earlier merged maps win over later ones.
 		for _, mn := range merges {
 			viaAlias := aliased || mn.Kind == yaml.AliasNode
+			if err := c.foreign(mn); err != nil {
+				return nil, err
+			}
 			mn = resolveAlias(mn)
 			var srcs []*yaml.Node
 			switch mn.Kind {
@@ -693,6 +717,9 @@ func (c *converter) value(n *yaml.Node, depth int, aliased bool) (any, error) {
 // spelling ("yes" -> "true", "0x10" -> "16", "1.0" -> "1"), and a null key
 // cannot be converted.
 func (c *converter) key(k *yaml.Node) (string, error) {
+	if err := c.foreign(k); err != nil {
+		return "", err
+	}
 	k = resolveAlias(k)
 	if k.Kind != yaml.ScalarNode {
 		c.at = k

@@ -342,3 +342,39 @@ func TestBatchedParsingMatchesOneByOne(t *testing.T) {
 		t.Errorf("good file: %d objects, errors %v", len(c.objects), c.errors)
 	}
 }
+
+// Anchors belong to their document: an alias to an anchor of an earlier
+// document is an error at the alias (kubectl refuses the file too), as a
+// value, a merge source or a key, and also when the documents are parsed
+// in one batch or the file's lines end in bare CRs. Anchors used within
+// their own document still work, including one on the "---" line.
+func TestAnchorsDoNotCrossDocuments(t *testing.T) {
+	const first = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels: &l {app: x}\n"
+	for name, tc := range map[string]struct {
+		second string
+		line   int
+	}{
+		"value": {"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n  labels: *l\n", 11},
+		"merge": {"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n  labels:\n    <<: *l\n", 12},
+		"key":   {"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\ndata:\n  *l : v\n", 12},
+	} {
+		for _, cr := range []bool{false, true} {
+			src := first + tc.second
+			if cr {
+				src = strings.ReplaceAll(src, "\n", "\r")
+			}
+			c := decode(t, src, DefaultLimits)
+			if len(c.objects) != 1 || len(c.errors) != 1 || !strings.Contains(c.errors[0].Message, "anchor of an earlier document") {
+				t.Fatalf("%s (cr=%v): objects=%d errors=%v", name, cr, len(c.objects), c.errors)
+			}
+			if name != "key" && c.errors[0].Line != tc.line {
+				t.Errorf("%s (cr=%v): error on line %d, want %d", name, cr, c.errors[0].Line, tc.line)
+			}
+		}
+	}
+	ok := "--- &m\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, labels: &l {app: x}}\ndata: {x: z}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n  labels: &l {app: w}\n  annotations: *l\n"
+	c := decode(t, ok, DefaultLimits)
+	if len(c.errors) != 0 || len(c.objects) != 2 {
+		t.Fatalf("anchors within their own document: objects=%d errors=%v", len(c.objects), c.errors)
+	}
+}
