@@ -34,6 +34,18 @@ type Objects struct {
 	byLabel   map[[3]string][]int
 	ingressed map[[2]string]bool // namespace, service name
 	workloads []workload
+	// enforce is the Pod Security Admission enforce level of each
+	// Namespace object read ("" without the label).
+	enforce map[string]string
+	// nodes are the Node objects read: true for control-plane nodes.
+	nodes map[string]bool
+	// nodeSAs are the service accounts of the Pods on each node;
+	// podSAs those of every pod-bearing object.
+	nodeSAs map[string]map[Subject]bool
+	podSAs  map[Subject]bool
+	// escapes are the pods and templates with PodEscapes, by namespace.
+	escapes map[string][]Pod
+	live    bool
 }
 
 type tokenSecret struct{ secret, sa string }
@@ -56,7 +68,8 @@ type workload struct {
 // NewObjects returns an empty set of objects.
 func NewObjects() *Objects {
 	return &Objects{namespaces: map[string]bool{}, sas: map[string]map[string]bool{}, tokens: map[string][]tokenSecret{},
-		ingressed: map[[2]string]bool{}, byLabel: map[[3]string][]int{}}
+		ingressed: map[[2]string]bool{}, byLabel: map[[3]string][]int{}, enforce: map[string]string{}, nodes: map[string]bool{},
+		nodeSAs: map[string]map[Subject]bool{}, podSAs: map[Subject]bool{}, escapes: map[string][]Pod{}}
 }
 
 // AddServiceAccount records a service account.
@@ -74,11 +87,13 @@ func (x *Objects) addSA(namespace, name string) {
 	x.sas[namespace][name] = true
 }
 
-// AddObject records what o says: a namespace, a service account, a
+// AddObject records what o says: a namespace (with its Pod Security
+// Admission enforce level), a node (control plane or not), a service account, a
 // Secret holding a service account token (by its
 // kubernetes.io/service-account.name annotation, which the metadata a live
 // scan reads carries), a LoadBalancer or NodePort Service, an Ingress's
-// backend services, a pod-bearing object's service account.
+// backend services, a pod-bearing object's service account (and PodEscapes,
+// and a Pod's node).
 func (x *Objects) AddObject(o *inventory.Object) {
 	if o == nil || o.Meta == nil {
 		return
@@ -103,7 +118,11 @@ func (x *Objects) AddObject(o *inventory.Object) {
 	}
 	switch t := o.Typed.(type) {
 	case *corev1.Namespace:
-		x.namespaces[t.Name] = true
+		x.addNamespace(t.Name, t.Labels)
+	case *corev1.Node:
+		_, cp := t.Labels[ControlPlaneLabel]
+		_, master := t.Labels[MasterLabel]
+		x.nodes[t.Name] = cp || master
 	case *corev1.ServiceAccount:
 		x.addSA(ns, t.Name)
 	case *corev1.Secret:
@@ -137,7 +156,14 @@ func (x *Objects) AddObject(o *inventory.Object) {
 			if p.Meta != nil {
 				l = p.Meta.Labels
 			}
-			x.addWorkload(o.Kind+"/"+ns+"/"+o.Meta.Name, ns, l, PodServiceAccount(p.Spec))
+			ref := o.Kind + "/" + ns + "/" + o.Meta.Name
+			sa := PodServiceAccount(p.Spec)
+			x.addWorkload(ref, ns, l, sa)
+			pod := Pod{Ref: ref, Namespace: ns, ServiceAccount: sa, Escapes: PodEscapes(p.Spec)}
+			if t, ok := o.Typed.(*corev1.Pod); ok {
+				pod.Name, pod.NodeName = o.Meta.Name, t.Spec.NodeName
+			}
+			x.addPod(pod)
 		}
 	}
 }
@@ -233,10 +259,16 @@ type Step struct {
 type Edge struct {
 	From, To  Subject
 	Primitive string
-	Steps     []Step
-	// Approximate is set when To is every service account of a namespace
-	// standing for those of its running pods.
+	// Steps are the requests the primitive makes; none for what is done
+	// on a node (root on it reads its files, no API request).
+	Steps []Step
+	// Approximate is set when the edge rests on an assumption about what
+	// the objects read do not say, which Assumption spells out: every
+	// service account of a namespace standing for those of its running
+	// pods, a namespace's Pod Security Admission level, a control-plane
+	// node or the nodes a workload's pods run on.
 	Approximate bool
+	Assumption  string
 }
 
 // Path is the shortest chain of primitives from a subject to ClusterAdmin.
@@ -256,6 +288,7 @@ type Graph struct {
 	// Candidate identities for impersonation.
 	users, groups []string
 	namespaces    []string
+	nodeList      []Subject
 }
 
 // NewGraph prepares the escalation graph of s with objs (nil: none known).
@@ -395,7 +428,11 @@ func allowedAll(p *Principal, reqs []Request, ns string) ([]Step, bool) {
 // Edges returns the escalation primitives from sub, each decided with the
 // authorizer for sub's identity (Subject.Identity). Namespaced primitives
 // are asked in every namespace when a ClusterRoleBinding applies to sub,
-// otherwise in the namespaces of its RoleBindings.
+// otherwise in the namespaces of its RoleBindings. A privileged pod pinned
+// to a node is one edge to a hub (Kind Node, no name) whose edges, which
+// cost no hop, go to every node worth reaching: Paths picks the node. The
+// edges of a node (Kind Node) are what root on it reaches, without
+// requests. One edge per target: the first found, or the first exact one.
 func (g *Graph) Edges(sub Subject) []Edge {
 	if e, ok := g.edges[sub]; ok {
 		return e
@@ -405,10 +442,48 @@ func (g *Graph) Edges(sub Subject) []Edge {
 		g.edges[sub] = nil
 		return nil
 	}
+	if sub == nodeHub {
+		for _, n := range g.nodeTargets() {
+			out = append(out, Edge{From: nodeHub, To: n})
+		}
+		g.edges[sub] = out
+		return out
+	}
+	if sub.Kind == NodeKind {
+		out = g.nodeEdges(sub)
+		g.edges[sub] = out
+		return out
+	}
 	p := g.set.For(sub.Identity())
+	// One edge per target: the first primitive found, replaced by the
+	// first exact one when it is approximate.
+	at := map[Subject]int{}
+	push := func(e Edge) {
+		if e.To == sub {
+			return
+		}
+		if i, ok := at[e.To]; ok {
+			if out[i].Approximate && !e.Approximate {
+				out[i] = e
+			}
+			return
+		}
+		at[e.To] = len(out)
+		out = append(out, e)
+	}
 	add := func(to Subject, prim string, steps []Step, approx bool) {
-		if to != sub {
-			out = append(out, Edge{From: sub, To: to, Primitive: prim, Steps: steps, Approximate: approx})
+		e := Edge{From: sub, To: to, Primitive: prim, Steps: steps, Approximate: approx}
+		if approx {
+			e.Assumption = assumeRunningPods
+		}
+		push(e)
+	}
+	// The node hop: exact ones (a namespace labelled privileged,
+	// relabelling) are kept over those that assume a namespace's level.
+	var nodeHop *Edge
+	nodeVia := func(prim string, steps []Step, assumption string) {
+		if nodeHop == nil || nodeHop.Approximate && assumption == "" {
+			nodeHop = &Edge{From: sub, Primitive: prim, Steps: steps, Approximate: assumption != "", Assumption: assumption}
 		}
 	}
 	for _, prim := range clusterPrimitives {
@@ -467,11 +542,44 @@ func (g *Graph) Edges(sub Subject) []Edge {
 			}
 		}
 		found := false
+		var podSteps []Step
 		for _, r := range podCreators {
 			if steps, ok := allowedAll(p, []Request{r}, ns); ok {
 				all("create a pod running as the service account", steps, false)
-				found = true
+				found, podSteps = true, steps
 				break
+			}
+		}
+		if found && (nodeHop == nil || nodeHop.Approximate) {
+			// A privileged pod pinned to a node with spec.nodeName
+			// (which bypasses the scheduler), where Pod Security
+			// Admission admits it, or once the namespace is relabelled.
+			if ok, assumption := g.objs.privilegedPods(ns); ok {
+				nodeVia("create a privileged pod on the node (spec.nodeName)", podSteps, assumption)
+			} else {
+				for _, v := range []string{"patch", "update"} {
+					if steps, ok := allowedAll(p, []Request{{Verb: v, Resource: "namespaces", Name: ns}}, ns); ok {
+						nodeVia("relabel the namespace "+EnforceLabel+"=privileged, then create a privileged pod on the node",
+							append(steps, podSteps...), "")
+						break
+					}
+				}
+			}
+		}
+		// Into a running pod that leads to its node.
+		for _, pod := range g.objs.escapes[ns] {
+			to, assumption, ok := g.objs.escapeNode(pod)
+			if !ok {
+				continue
+			}
+			for _, r := range podEscapeRequests {
+				r.Name = pod.Name
+				if steps, ok := allowedAll(p, []Request{r}, ns); ok {
+					e := Edge{From: sub, To: to, Primitive: "enter a pod that can take its node (" + r.Subresource + " " + pod.Ref + ": " +
+						strings.Join(pod.Escapes, ", ") + ")", Steps: steps, Approximate: assumption != "", Assumption: assumption}
+					push(e)
+					break
+				}
 			}
 		}
 		if !found {
@@ -532,15 +640,13 @@ func (g *Graph) Edges(sub Subject) []Edge {
 			}
 		}
 	}
-	// One edge per target: the first primitive found.
-	seen := map[Subject]bool{}
-	out = slices.DeleteFunc(out, func(e Edge) bool {
-		if seen[e.To] {
-			return true
-		}
-		seen[e.To] = true
-		return false
-	})
+	if nodeHop != nil && len(g.nodeTargets()) > 0 {
+		// One edge to the hub that stands for every node: Paths picks
+		// the node (the subject pins its pod to any).
+		e := *nodeHop
+		e.To = nodeHub
+		push(e)
+	}
 	g.edges[sub] = out
 	return out
 }
@@ -566,7 +672,8 @@ func (g *Graph) Sources() []Subject {
 }
 
 // Paths returns the shortest path from each source that reaches
-// ClusterAdmin, in the order of sources.
+// ClusterAdmin, in the order of sources; among the shortest, one with the
+// fewest approximate hops.
 func (g *Graph) Paths(sources []Subject) []Path {
 	// Explore every node reachable from the sources.
 	var nodes []Subject
@@ -594,19 +701,44 @@ func (g *Graph) Paths(sources []Subject) []Path {
 			rev[e.To] = append(rev[e.To], e)
 		}
 	}
+	// Among shortest paths, the one with the fewest approximate hops.
+	// Edges from the node hub cost nothing: the hub is at the distance of
+	// its best node, and expanded last in its level, once that is known.
 	next := map[Subject]Edge{}
+	approx := map[Subject]int{ClusterAdmin: 0}
 	done := map[Subject]bool{ClusterAdmin: true}
 	frontier := []Subject{ClusterAdmin}
 	for len(frontier) > 0 {
 		var nf []Subject
-		for _, t := range frontier {
+		level := map[Subject]bool{}
+		expand := func(t Subject) {
 			for _, e := range rev[t] {
-				if !done[e.From] {
-					done[e.From] = true
-					next[e.From] = e
+				a := approx[t]
+				if e.Approximate {
+					a++
+				}
+				switch {
+				case e.From == nodeHub && !done[nodeHub]:
+					done[nodeHub], level[nodeHub] = true, true
+					next[nodeHub], approx[nodeHub] = e, a
+				case e.From == nodeHub:
+					if level[nodeHub] && a < approx[nodeHub] {
+						next[nodeHub], approx[nodeHub] = e, a
+					}
+				case !done[e.From]:
+					done[e.From], level[e.From] = true, true
+					next[e.From], approx[e.From] = e, a
 					nf = append(nf, e.From)
+				case level[e.From] && a < approx[e.From]:
+					next[e.From], approx[e.From] = e, a
 				}
 			}
+		}
+		for _, t := range frontier {
+			expand(t)
+		}
+		if level[nodeHub] {
+			expand(nodeHub)
 		}
 		frontier = nf
 	}
@@ -621,7 +753,13 @@ func (g *Graph) Paths(sources []Subject) []Path {
 		}
 		p := Path{Subject: s, Exposed: exposed[s]}
 		for n := s; n != ClusterAdmin; n = next[n].To {
-			p.Hops = append(p.Hops, next[n])
+			e := next[n]
+			if e.To == nodeHub {
+				// To the node the hub's shortest path goes through.
+				e.To = next[nodeHub].To
+				n = nodeHub
+			}
+			p.Hops = append(p.Hops, e)
 		}
 		out = append(out, p)
 	}

@@ -85,7 +85,10 @@ func TestEscalationPrimitives(t *testing.T) {
 	}{
 		{"create pods", "app", []rbacv1.PolicyRule{rule("create", "", "pods")}, "create a pod running as the service account → " + admin},
 		{"create deployments", "app", []rbacv1.PolicyRule{rule("create", "apps", "deployments")}, "create a pod"},
-		{"create pods elsewhere", "other", []rbacv1.PolicyRule{rule("create", "", "pods")}, ""},
+		// Pod Security Admission of an unknown namespace assumed privileged:
+		// a privileged pod on a node (approximate; see TestNodePrimitives).
+		{"create pods elsewhere", "other", []rbacv1.PolicyRule{rule("create", "", "pods")}, "create a privileged pod on the node (spec.nodeName) → Node:*; root on a control-plane node"},
+		{"read pods elsewhere", "other", []rbacv1.PolicyRule{rule("get,list", "", "pods")}, ""},
 		{"exec", "app", []rbacv1.PolicyRule{rule("create", "", "pods/exec")}, "enter a running pod (exec)"},
 		{"exec without create", "app", []rbacv1.PolicyRule{rule("get", "", "pods/exec")}, ""},
 		{"ephemeral containers", "app", []rbacv1.PolicyRule{rule("update", "", "pods/ephemeralcontainers")}, "(ephemeralcontainers)"},
@@ -194,6 +197,9 @@ func TestAccessOf(t *testing.T) {
 
 // generated builds n bindings over n/2 roles in 200 namespaces: half
 // namespaced Roles bound by RoleBindings, a tenth ClusterRoleBindings.
+// nodeCount is the number of Nodes of generated sets.
+var nodeCount = 50
+
 func generated(n int) (*rbac.Set, *rbac.Objects) {
 	s, objs := baseSet()
 	for i := range n / 2 {
@@ -240,6 +246,30 @@ func generated(n int) (*rbac.Set, *rbac.Objects) {
 		}
 		s.Add(&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("rb%d", i)}, RoleRef: ref, Subjects: subs})
 	}
+	// As on a live cluster: Nodes (one control-plane), Namespaces (a
+	// third enforce restricted), 10 Pods per namespace spread over the
+	// nodes, one privileged in each.
+	objs.SetLive(true)
+	for i := range nodeCount {
+		n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("node%d", i)}}
+		if i == 0 {
+			n.Labels = map[string]string{rbac.ControlPlaneLabel: ""}
+		}
+		objs.AddObject(&inventory.Object{Ref: inventory.Ref{Kind: "Node", Name: n.Name}, Meta: &n.ObjectMeta, Typed: n})
+	}
+	for i := range 200 {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("ns%d", i)}}
+		if i%3 == 0 {
+			ns.Labels = map[string]string{rbac.EnforceLabel: "restricted"}
+		}
+		objs.AddObject(&inventory.Object{Ref: inventory.Ref{Kind: "Namespace", Name: ns.Name}, Meta: &ns.ObjectMeta, Typed: ns})
+		for j := range 10 {
+			yes := j == 0
+			objs.AddObject(obj(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: fmt.Sprintf("p%d", j)},
+				Spec: corev1.PodSpec{NodeName: fmt.Sprintf("node%d", 1+(i*10+j)%(nodeCount-1)), ServiceAccountName: fmt.Sprintf("sa%d", j),
+					Containers: []corev1.Container{{Name: "c", SecurityContext: &corev1.SecurityContext{Privileged: &yes}}}}}))
+		}
+	}
 	// As on a live cluster, every identity has cluster-wide discovery rules.
 	s.Add(&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "basic"}, Rules: []rbacv1.PolicyRule{
 		rule("create", "authorization.k8s.io", "selfsubjectaccessreviews,selfsubjectrulesreviews"),
@@ -275,7 +305,7 @@ func TestPathsScale(t *testing.T) {
 	if d > 30*time.Second {
 		t.Errorf("10,000 bindings took %v", d)
 	}
-	t.Logf("%d bindings, %d paths in %v", s.Len(), n, d)
+	t.Logf("%d bindings, %d nodes, %d paths in %v", s.Len(), nodeCount, n, d)
 	if n == 0 {
 		t.Error("no path in the generated set")
 	}

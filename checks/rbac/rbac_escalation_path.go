@@ -35,6 +35,24 @@ import (
 // every primitive's path with real requests against a real API server
 // (internal/cli/rbac, TestEscalationPathsWalk).
 //
+// Nodes are targets too. Whoever creates pods (or pod controllers) in a
+// namespace whose Pod Security Admission enforce level admits privileged
+// pods (label privileged, or none: the API server's default
+// configuration, an approximate hop) pins a privileged pod to any node
+// with spec.nodeName: root on it. So does whoever may patch or update
+// that namespace (relabel it privileged) and create pods in it, and
+// whoever may exec, attach or add an ephemeral container to a pod that
+// is privileged, shares the host PID namespace with SYS_PTRACE, mounts a
+// hostPath writable or one over /var/lib/kubelet/pods
+// (rbac.PodEscapes). Root on a node reaches the service accounts of its
+// pods (on a cluster scan the Pods with that spec.nodeName), the
+// kubelet's group system:nodes when a binding names it, and on a
+// control-plane node (node-role.kubernetes.io/control-plane or master
+// label) cluster-admin (admin.conf, PKI, etcd). Without Node objects (a
+// manifest scan) one node, "*", stands for every node: a kubeadm-like
+// control-plane node is assumed, any workload's pods may run there, and
+// those hops are marked approximate with their assumption in the message.
+//
 // Sources are the subjects the bindings name, but for system: users and
 // groups and the service accounts of kube-system, kube-public and
 // kube-node-lease, plus the service account of every workload selected by
@@ -57,8 +75,9 @@ import (
 //
 // State: Observe writes a compact record of each object it needs (RBAC
 // objects with the stub of each binding, service accounts, token Secrets,
-// Services, Ingresses, namespaces, and the service account and pod labels
-// of each workload) to the run's check.Log, which a large run keeps on
+// Services, Ingresses, namespaces with their enforce label, nodes with
+// their control-plane label, and the service account, pod labels, node
+// and rbac.PodEscapes of each workload) to the run's check.Log, which a large run keeps on
 // disk; Finish builds package rbac's set and objects from it per
 // Origin.Context (so clusters scanned together never mix), keeping only
 // the exposed workloads, and reads the bindings again to report on those
@@ -81,19 +100,29 @@ var RBACEscalationPath = registry.Add(&check.Check{
 		"token, impersonating a user, group (system:masters) or service account, binding or escalating roles, " +
 		"getting a client certificate signed for any user or group, and, cluster-admin-equivalent in themselves, " +
 		"nodes/proxy, writing admission webhooks or policies, CRDs or APIServices, or creating PersistentVolumes. " +
+		"Nodes are steps too: creating pods where Pod Security Admission admits privileged ones (enforce label privileged or " +
+		"absent), or relabelling the namespace to privileged, pins a privileged pod to any node with spec.nodeName; exec, " +
+		"attach or an ephemeral container into a pod that is privileged, shares the host PID namespace with SYS_PTRACE, or " +
+		"mounts a hostPath writable or over /var/lib/kubelet/pods reaches its node. Root on a node has the tokens of its " +
+		"pods' service accounts, and on a control-plane node the cluster (admin.conf, PKI, etcd). " +
 		"Each rule may look harmless alone; together they let the subject take over the cluster. The finding spells out the shortest path hop by hop, with the " +
 		"binding, role and rule that allow each request, decided exactly as the API server's RBAC authorizer decides " +
 		"(wildcards, subresources, resourceNames). Exec and ephemeral containers are taken to reach every service " +
-		"account of the namespace, standing for those of its running pods. On manifest scans the built-in " +
+		"account of the namespace, standing for those of its running pods. Hops that rest on an assumption are marked " +
+		"approximate and name it: a namespace without an enforce label is taken to enforce the API server's default " +
+		"(privileged); without Node objects (manifests) one node stands for all, a kubeadm-like control plane assumed, " +
+		"and any workload's pods may run on it. On manifest scans the built-in " +
 		"cluster-admin, admin and edit ClusterRoles are assumed when the manifests do not define them, and the " +
 		"ServiceAccounts bindings name are taken to exist.",
 	Remediation: "Break the first hop: remove the subject from the binding the finding points at, or narrow the role " +
 		"(resourceNames, fewer verbs, a namespace without powerful service accounts). Keep powerful service accounts in " +
 		"namespaces where nobody else can create pods or read Secrets, avoid legacy token Secrets, grant " +
 		"impersonate, bind and escalate only with resourceNames, and run exposed workloads as service accounts with " +
-		"minimal rights. Check the result with kubeharden rbac paths.",
+		"minimal rights. Label every namespace pod-security.kubernetes.io/enforce: baseline or restricted where privileged " +
+		"pods are not needed, and do not let those who create pods there patch the namespace. " +
+		"Check the result with kubeharden rbac paths.",
 	Kinds: kinds.Join(kinds.List(kinds.ClusterRole, kinds.Role, kinds.ClusterRoleBinding, kinds.RoleBinding,
-		kinds.ServiceAccount, kinds.Secret, kinds.Service, kinds.Ingress, kinds.Namespace), kinds.Pods),
+		kinds.ServiceAccount, kinds.Secret, kinds.Service, kinds.Ingress, kinds.Namespace, kinds.Node), kinds.Pods),
 	Set: func(env *check.Env) check.SetEval {
 		return &escalationEval{log: env.Log(), live: map[string]bool{}}
 	},
@@ -109,6 +138,7 @@ const (
 	recIngress
 	recNamespace
 	recWorkload
+	recNode
 )
 
 type escalationEval struct {
@@ -207,6 +237,22 @@ func (e *escalationEval) Observe(o *inventory.Object) {
 	case *corev1.Namespace:
 		start(recNamespace)
 		r = inventory.AppendString(r, o.Name)
+		// Only the Pod Security Admission enforce label counts.
+		var psa map[string]string
+		if v, ok := o.Meta.Labels[rbac.EnforceLabel]; ok {
+			psa = map[string]string{rbac.EnforceLabel: v}
+		}
+		r = appendMap(r, psa)
+	case *corev1.Node:
+		start(recNode)
+		r = inventory.AppendString(r, o.Name)
+		var roles map[string]string
+		for _, k := range []string{rbac.ControlPlaneLabel, rbac.MasterLabel} {
+			if v, ok := o.Meta.Labels[k]; ok {
+				roles = map[string]string{k: v}
+			}
+		}
+		r = appendMap(r, roles)
 	default:
 		p := o.Pod()
 		if p == nil {
@@ -228,6 +274,14 @@ func (e *escalationEval) Observe(o *inventory.Object) {
 			r = inventory.AppendString(r, o.Kind+"/"+ns+"/"+o.Name)
 			r = appendMap(r, podLabels)
 		}
+		// What the node model needs: a Pod's name and node, and the
+		// ways from a process in its pods to their node.
+		var name, node string
+		if t, ok := o.Typed.(*corev1.Pod); ok {
+			name, node = o.Name, t.Spec.NodeName
+		}
+		r = appendStrings(r, []string{o.Kind + "/" + ns + "/" + o.Name, name, node})
+		r = appendStrings(r, rbac.PodEscapes(p.Spec))
 	}
 	e.rec = r
 	if len(r) > 0 {
@@ -394,10 +448,17 @@ func (e *escalationEval) Finish(report func(t *check.Target, r check.Result)) {
 			c.objs.AddObject(obj(ns, "", ing))
 		case recNamespace:
 			name := d.Str()
-			c.objs.AddObject(obj("", name, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}))
+			c.objs.AddNamespace(name, readMap(d))
+		case recNode:
+			name := d.Str()
+			c.objs.AddNode(name, readMap(d))
 		case recWorkload:
-			if l := readStrings(d, nil); len(l) == 2 {
-				c.objs.AddServiceAccount(intern(in, l[0]), l[1])
+			l := readStrings(d, nil)
+			_, _ = d.Str(), readMap(d)
+			pod, escapes := readStrings(d, nil), readStrings(d, in)
+			if len(l) == 2 && len(pod) == 3 {
+				c.objs.AddPod(rbac.Pod{Ref: pod[0], Namespace: intern(in, l[0]), Name: pod[1], NodeName: intern(in, pod[2]),
+					ServiceAccount: l[1], Escapes: escapes})
 			}
 		}
 		return d.Err
@@ -423,6 +484,7 @@ func (e *escalationEval) Finish(report func(t *check.Target, r check.Result)) {
 	for _, ctx := range ctxs {
 		c := clusters[ctx]
 		c.set.AddMissingBuiltins()
+		c.objs.SetLive(e.live[ctx])
 		if !e.live[ctx] {
 			c.objs.AddBoundServiceAccounts(c.set)
 		}
@@ -541,6 +603,9 @@ func pathMessage(p rbac.Path) string {
 	}
 	for i, h := range p.Hops {
 		fmt.Fprintf(&b, " %d. %s → %s (", i+1, h.Primitive, h.To)
+		if len(h.Steps) == 0 {
+			b.WriteString("on the node: no API request")
+		}
 		for j, s := range h.Steps {
 			if j > 0 {
 				b.WriteString("; ")
@@ -553,7 +618,7 @@ func pathMessage(p rbac.Path) string {
 		}
 		b.WriteString(")")
 		if h.Approximate {
-			b.WriteString(" [any service account of the namespace stands for those of its running pods]")
+			fmt.Fprintf(&b, " [approximate: %s]", h.Assumption)
 		}
 		if i < len(p.Hops)-1 {
 			b.WriteString(";")

@@ -16,8 +16,6 @@ import (
 	"github.com/kubeharden/kubeharden/rbac"
 )
 
-const approximation = "approximation: every service account of the namespace stands for those of its running pods"
-
 type pathsFlags struct {
 	input
 	output string
@@ -45,7 +43,19 @@ func newPaths(streams cmdutil.Streams) *cobra.Command {
 			"but system:masters, which the API server refuses); create or update a (Cluster)RoleBinding\n" +
 			"with bind on cluster-admin, escalate with update on roles; and, cluster-admin-equivalent\n" +
 			"themselves: */*/*, get nodes/proxy, write webhook configurations, admission policies, CRDs or\n" +
-			"APIServices, create persistentvolumes. Service accounts are those of the objects read, plus\n" +
+			"APIServices, create persistentvolumes.\n\n" +
+			"Nodes are targets too (Node:NAME; Node:* for any node when no Node object is read): create\n" +
+			"pods where Pod Security Admission admits privileged ones (namespace label\n" +
+			"pod-security.kubernetes.io/enforce privileged, or none: the API server's default, an\n" +
+			"approximate hop), or patch/update that namespace to relabel it, then pin a privileged pod to\n" +
+			"the node with spec.nodeName; exec, attach or an ephemeral container into a pod that is\n" +
+			"privileged, has hostPID with SYS_PTRACE, or mounts a hostPath writable or over\n" +
+			"/var/lib/kubelet/pods (its node). Root on a node has the tokens of its pods' service accounts\n" +
+			"(with --cluster, the Pods with that spec.nodeName; with -f, any workload's), the kubelet's\n" +
+			"group system:nodes, and on a control-plane node (node-role.kubernetes.io/control-plane;\n" +
+			"assumed kubeadm-like, approximate, without Node objects) cluster-admin. Approximate hops say\n" +
+			"what they assume.\n\n" +
+			"Service accounts are those of the objects read, plus\n" +
 			"default. With -f, the ServiceAccounts the bindings name are taken to exist, and the built-in\n" +
 			"cluster-admin, admin and edit ClusterRoles are assumed when the files do not define them (as\n" +
 			"the rbac-escalation-path check of a scan does).\n\n" +
@@ -76,6 +86,7 @@ type Hop struct {
 	To          string `json:"to"`
 	Primitive   string `json:"primitive"`
 	Approximate bool   `json:"approximate,omitempty"`
+	Assumption  string `json:"assumption,omitempty"`
 	Steps       []Step `json:"steps"`
 }
 
@@ -110,10 +121,11 @@ func runPaths(ctx context.Context, streams cmdutil.Streams, f *pathsFlags, args 
 	}
 	for _, k := range missing {
 		switch k {
-		case kinds.ServiceAccount, kinds.Secret, kinds.Service, kinds.Ingress, kinds.Pod:
+		case kinds.ServiceAccount, kinds.Secret, kinds.Service, kinds.Ingress, kinds.Pod, kinds.Namespace, kinds.Node:
 			fmt.Fprintf(streams.Err, "warning: could not list %s: paths through them may be missing\n", k.Resource)
 		}
 	}
+	objs.SetLive(f.cluster)
 	if !f.cluster {
 		// As the rbac-escalation-path check: manifests rarely carry the
 		// built-in roles or the ServiceAccounts they bind.
@@ -130,7 +142,7 @@ func runPaths(ctx context.Context, streams cmdutil.Streams, f *pathsFlags, args 
 	for _, p := range paths {
 		po := PathOut{Subject: p.Subject.String(), Exposed: p.Exposed}
 		for _, e := range p.Hops {
-			h := Hop{From: e.From.String(), To: e.To.String(), Primitive: e.Primitive, Approximate: e.Approximate}
+			h := Hop{From: e.From.String(), To: e.To.String(), Primitive: e.Primitive, Approximate: e.Approximate, Assumption: e.Assumption}
 			for _, s := range e.Steps {
 				st := Step{Request: s.Request.String(), Binding: s.Grant.Binding.String(), Role: s.Grant.Role.String(), Rule: s.Grant.Rule}
 				if s.Grant.Binding == (rbac.Ref{}) {
@@ -184,8 +196,11 @@ func writePaths(w io.Writer, paths []PathOut) error {
 			for _, s := range h.Steps {
 				fmt.Fprintf(&b, "       %s: %s → %s rule %d\n", s.Request, s.Binding, s.Role, s.Rule)
 			}
+			if len(h.Steps) == 0 {
+				fmt.Fprintf(&b, "       (on the node: no API request)\n")
+			}
 			if h.Approximate {
-				fmt.Fprintf(&b, "       (%s)\n", approximation)
+				fmt.Fprintf(&b, "       (approximation: %s)\n", h.Assumption)
 			}
 		}
 	}
@@ -220,8 +235,11 @@ func writeDot(w io.Writer, paths []PathOut) error {
 	b.WriteString("digraph escalation {\n  rankdir=LR;\n")
 	for _, n := range nodes {
 		attr := ""
-		if n == rbac.ClusterAdmin.String() {
+		switch {
+		case n == rbac.ClusterAdmin.String():
 			attr = ", shape=doubleoctagon, color=red"
+		case strings.HasPrefix(n, rbac.NodeKind+":"):
+			attr = ", shape=box3d, color=orange"
 		}
 		fmt.Fprintf(&b, "  %s [label=%s%s];\n", strconv.Quote(n), strconv.Quote(n), attr)
 	}
@@ -244,6 +262,11 @@ func writeMermaid(w io.Writer, paths []PathOut) error {
 	b.WriteString("flowchart LR\n")
 	for i, n := range nodes {
 		id[n] = "n" + strconv.Itoa(i)
+		if strings.HasPrefix(n, rbac.NodeKind+":") {
+			// A node: a cylinder-like shape apart from identities.
+			fmt.Fprintf(&b, "  %s[(\"%s\")]\n", id[n], mermaidText(n))
+			continue
+		}
 		fmt.Fprintf(&b, "  %s[\"%s\"]\n", id[n], mermaidText(n))
 	}
 	for _, h := range hops {

@@ -161,3 +161,62 @@ func TestPathsAgreeWithCheck(t *testing.T) {
 		t.Errorf("only %d fixtures with paths: the test proves little", withPaths)
 	}
 }
+
+// Node targets in every output: the hop to a node, the hop from it (no
+// request), the assumption of each approximate hop, and a node's shape in
+// the graph exports.
+func TestPathsNodes(t *testing.T) {
+	const fixtures = "../../../checks/rbac/testdata/rbac-escalation-path/"
+	out, errs, code := run(t, "rbac", "paths", "User:frank", "-f", fixtures+"fail/namespace-relabel.yaml", "--fail")
+	want := `User:frank: 2 hop(s) to cluster-admin
+  1. User:frank → Node:*: relabel the namespace pod-security.kubernetes.io/enforce=privileged, then create a privileged pod on the node
+       patch namespaces apps in apps: RoleBinding/apps/frank-owns-apps → Role/apps/ns-owner rule 1
+       create pods in apps: RoleBinding/apps/frank-owns-apps → Role/apps/ns-owner rule 0
+  2. Node:* → cluster-admin: root on a control-plane node (admin.conf, PKI, etcd)
+       (on the node: no API request)
+       (approximation: no Node object read: a kubeadm-like control-plane node (its /etc/kubernetes/admin.conf, PKI and etcd) assumed reachable by a pod pinned with spec.nodeName)
+`
+	if out != want || code != 1 {
+		t.Errorf("exit %d (stderr %q), got\n%s\nwant\n%s", code, errs, out, want)
+	}
+	// grace may relabel but creates no pods; the restricted namespace
+	// stops ivan.
+	for _, c := range [][]string{{"User:grace", "fail/namespace-relabel.yaml"}, {"User:ivan", "pass/psa-blocks-node.yaml"}} {
+		if out, _, code := run(t, "rbac", "paths", c[0], "-f", fixtures+c[1], "--fail"); code != 0 {
+			t.Errorf("%s: exit %d:\n%s", c[0], code, out)
+		}
+	}
+	out, _, code = run(t, "rbac", "paths", "User:heidi", "-f", fixtures+"fail/exec-privileged-pod.yaml", "-o", "json")
+	var got struct {
+		Paths []struct {
+			Hops []struct {
+				From, To, Primitive, Assumption string
+				Approximate                     bool
+				Steps                           []struct{ Request string }
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil || code != 0 {
+		t.Fatalf("json: %v, exit %d: %s", err, code, out)
+	}
+	if len(got.Paths) != 1 || len(got.Paths[0].Hops) != 2 {
+		t.Fatalf("json: %s", out)
+	}
+	h := got.Paths[0].Hops
+	if h[0].To != "Node:*" || !h[0].Approximate || h[0].Assumption != "a workload's pods may run on any node" ||
+		len(h[0].Steps) != 1 || h[0].Steps[0].Request != "create pods/exec in monitoring" ||
+		h[1].From != "Node:*" || h[1].To != "cluster-admin" || len(h[1].Steps) != 0 || !strings.Contains(h[1].Assumption, "kubeadm-like") {
+		t.Errorf("json hops: %+v", h)
+	}
+	out, _, _ = run(t, "rbac", "paths", "User:heidi", "-f", fixtures+"fail/exec-privileged-pod.yaml", "-o", "dot")
+	for _, s := range []string{`"Node:*" [label="Node:*", shape=box3d, color=orange];`,
+		`"Node:*" -> "cluster-admin" [label="root on a control-plane node (admin.conf, PKI, etcd) (approx.)"];`} {
+		if !strings.Contains(out, s) {
+			t.Errorf("dot lacks %s:\n%s", s, out)
+		}
+	}
+	out, _, _ = run(t, "rbac", "paths", "User:heidi", "-f", fixtures+"fail/exec-privileged-pod.yaml", "-o", "mermaid")
+	if !strings.Contains(out, `n1[("Node:*")]`) || !strings.Contains(out, `n1 -->|"root on a control-plane node (admin.conf, PKI, etcd) (approx.)"| n2`) {
+		t.Errorf("mermaid:\n%s", out)
+	}
+}

@@ -64,7 +64,19 @@ import (
 //     ClusterRoleBinding of its own, escalate its own ClusterRole to */*/*,
 //     create and approve a client certificate request for system:masters,
 //     create webhook configurations, APIServices and hostPath
-//     PersistentVolumes (server-side dry run: admitted, not kept).
+//     PersistentVolumes (server-side dry run: admitted, not kept);
+//   - nodes: a control-plane Node object (esc-cp, no kubelet) is made
+//     before the paths are computed. Creating pods in an unlabelled
+//     namespace: the identity creates a privileged, host-PID pod mounting
+//     the node's root, bound to esc-cp by spec.nodeName: admitted and
+//     bound. In a namespace enforcing restricted with patch on namespaces:
+//     the same pod is refused by PodSecurity, the identity relabels its
+//     namespace enforce=privileged and the pod is admitted. Exec into a
+//     privileged pod on esc-cp: asserted by SelfSubjectAccessReview. In a
+//     namespace enforcing baseline no path is reported, and the API
+//     server admits the identity's ordinary pod but refuses the
+//     privileged one. What root on the node then reads (admin.conf, PKI,
+//     etcd, the pods' tokens) needs a real node: the walk stops there.
 //
 // Every identity switch is checked with a SelfSubjectReview. What the API
 // alone cannot show is asserted with a SelfSubjectAccessReview as the
@@ -91,7 +103,12 @@ func TestEscalationPathsWalk(t *testing.T) {
 		// rules are granted cluster-wide, nsRules in the namespace.
 		rules, nsRules []rbacv1.PolicyRule
 		victim         bool
-		setup          func(t *testing.T, ns string)
+		// labels are the namespace's.
+		labels map[string]string
+		setup  func(t *testing.T, ns string)
+		// noPath, for a scenario without hops, shows the API server
+		// refuses what a path would need (default: deniedEverything).
+		noPath func(t *testing.T, ns string)
 		// hops are the primitives the reported path must have, in order
 		// (prefixes of Edge.Primitive, alternatives separated by |);
 		// none: no path.
@@ -142,15 +159,29 @@ func TestEscalationPathsWalk(t *testing.T) {
 			hops: []string{"nodes/proxy"}},
 		{name: "exec", nsRules: []rbacv1.PolicyRule{rule("create", "", "pods/exec")}, victim: true,
 			hops: []string{"enter a running pod", "cluster-admin grant"}},
+		// Nodes: the control-plane Node esc-cp (no kubelet behind it) is
+		// made before the paths are computed.
+		{name: "node", nsRules: []rbacv1.PolicyRule{rule("create", "", "pods")},
+			hops: []string{"create a privileged pod on the node", "root on a control-plane node"}},
+		{name: "node-baseline", nsRules: []rbacv1.PolicyRule{rule("create", "", "pods")},
+			labels: map[string]string{rbac.EnforceLabel: "baseline"},
+			noPath: func(t *testing.T, ns string) { w.baselineRefuses(t, ns) }},
+		{name: "psa", nsRules: []rbacv1.PolicyRule{rule("patch", "", "namespaces"), rule("create", "", "pods")},
+			labels: map[string]string{rbac.EnforceLabel: "restricted"},
+			hops:   []string{"relabel the namespace", "root on a control-plane node"}},
+		{name: "escape", nsRules: []rbacv1.PolicyRule{rule("create", "", "pods/exec", "priv")},
+			setup: func(t *testing.T, ns string) { w.privilegedPod(t, w.admin, ns, "priv", escNode) },
+			hops:  []string{"enter a pod that can take its node", "root on a control-plane node"}},
 		{name: "harmless", victim: true,
 			rules: []rbacv1.PolicyRule{rule("impersonate", "", "groups"), rule("get,list", "", "nodes,namespaces")},
 			nsRules: []rbacv1.PolicyRule{rule("get,list,watch", "", "pods,configmaps,services"), rule("get", "", "secrets", "other-secret"),
 				rule("create", "", "serviceaccounts/token", "default"), rule("get", "", "pods/exec")},
 			setup: func(t *testing.T, ns string) { w.legacyToken(t, ns, "victim") }},
 	}
+	w.controlPlaneNode(t)
 	for _, s := range scenarios {
 		ns := "esc-" + s.name
-		w.namespace(t, ns)
+		w.namespaceLabelled(t, ns, s.labels)
 		w.serviceAccount(t, ns, "attacker")
 		if s.victim {
 			w.serviceAccount(t, ns, "victim")
@@ -269,6 +300,10 @@ func TestEscalationPathsWalk(t *testing.T) {
 				if found {
 					t.Fatalf("path reported for %s: %s", sub, describe(p))
 				}
+				if s.noPath != nil {
+					s.noPath(t, ns)
+					return
+				}
 				w.deniedEverything(t, ns)
 				return
 			}
@@ -291,7 +326,6 @@ func TestEscalationPathsWalk(t *testing.T) {
 			w.walk(t, w.token(t, ns, "attacker", nil), p)
 		})
 	}
-	t.Run("psa-labels", func(t *testing.T) { w.psaLabels(t) })
 	t.Run("exposed", func(t *testing.T) {
 		sub := rbac.Subject{Kind: "ServiceAccount", Namespace: exposedNS, Name: "web"}
 		p, ok := paths[sub]
@@ -478,6 +512,7 @@ func (w *walker) paths(t *testing.T) map[rbac.Subject]rbac.Path {
 	t.Helper()
 	col := rbac.NewCollector()
 	sink := pathSink{col, rbac.NewObjects()}
+	sink.objs.SetLive(true)
 	if err := (cluster.Source{Options: cluster.Options{Kubeconfig: w.tc.KubeconfigPath(testcluster.Admin)}}).Read(w.ctx, sink); err != nil {
 		t.Fatalf("reading the cluster: %v", err)
 	}
@@ -535,6 +570,10 @@ func (w *walker) hop(t *testing.T, cfg *rest.Config, h rbac.Edge) (*rest.Config,
 	t.Helper()
 	cs := w.client(t, cfg)
 	ctx := w.ctx
+	if len(h.Steps) == 0 {
+		// Done on a node (its files): no request of the API.
+		return nil, false
+	}
 	step := h.Steps[0].Request
 	suffix := fmt.Sprintf("%d", time.Now().UnixNano()%1e6)
 	switch {
@@ -677,6 +716,47 @@ func (w *walker) hop(t *testing.T, cfg *rest.Config, h rbac.Edge) (*rest.Config,
 			PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/", Type: &hostPath}}}}
 		if _, err := cs.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
 			t.Fatalf("create a hostPath PersistentVolume: %v", err)
+		}
+		return nil, false
+
+	case strings.HasPrefix(h.Primitive, "create a privileged pod on the node"):
+		// Admitted and bound to the node; root on it needs its kubelet.
+		w.privilegedPod(t, cs, step.Namespace, "root-"+suffix, h.To.Name)
+		return nil, false
+
+	case strings.HasPrefix(h.Primitive, "relabel the namespace"):
+		ns := step.Namespace
+		if err := w.privilegedPodErr(cs, ns, "root-"+suffix, h.To.Name); err == nil || !strings.Contains(err.Error(), "PodSecurity") {
+			t.Fatalf("privileged pod in %s before relabelling: got %v, want a PodSecurity denial", ns, err)
+		}
+		// A RoleBinding in ns that allows patch on namespaces applies
+		// to the namespace ns itself.
+		patch := []byte(`{"metadata":{"labels":{"` + rbac.EnforceLabel + `":"privileged"}}}`)
+		if _, err := cs.CoreV1().Namespaces().Patch(ctx, ns, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			t.Fatalf("patch the namespace's own labels: %v", err)
+		}
+		// Pod Security Admission reads namespaces from its informer's
+		// cache: the new label takes a moment to count.
+		var err error
+		testcluster.WaitFor(t, "Pod Security Admission to see the new label", func() bool {
+			err = w.privilegedPodErr(cs, ns, "root-"+suffix, h.To.Name)
+			return err == nil || !strings.Contains(err.Error(), "PodSecurity")
+		})
+		if err != nil {
+			t.Fatalf("privileged pod after relabelling: %v", err)
+		}
+		w.privilegedPod(t, cs, ns, "root-"+suffix, h.To.Name)
+		return nil, false
+
+	case strings.HasPrefix(h.Primitive, "enter a pod that can take its node"):
+		// exec needs a kubelet: the step was asserted allowed above; the
+		// pod is privileged on the node (setup), as the hop says.
+		p, err := w.admin.CoreV1().Pods(step.Namespace).Get(ctx, step.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("get the pod entered: %v", err)
+		}
+		if rbac.NodeSubject(p.Spec.NodeName) != h.To || len(rbac.PodEscapes(&p.Spec)) == 0 {
+			t.Fatalf("pod %s on %q with escapes %q; the hop says %s", p.Name, p.Spec.NodeName, rbac.PodEscapes(&p.Spec), h.To)
 		}
 		return nil, false
 
@@ -874,49 +954,74 @@ func (w *walker) builtinRoles(t *testing.T) {
 	t.Logf("%d requests of the assumed built-in rules allowed by the live roles", n)
 }
 
-// psaLabels walks the API part of relabelling a namespace's Pod Security
-// Admission level: a RoleBinding in a namespace that allows patch on
-// namespaces applies to that namespace itself, so its holder can lift
-// enforce=restricted and then create a privileged pod. What the pod then
-// reaches (the node's credentials, every pod on it) needs a node, so paths
-// do not report this primitive; here the API server is shown to admit it.
-func (w *walker) psaLabels(t *testing.T) {
-	const ns = "esc-psa"
+// escNode is the control-plane Node object of the node scenarios.
+const escNode = "esc-cp"
+
+// controlPlaneNode creates escNode, labelled control-plane: a Node object
+// only (no kubelet), which is all the API server needs to bind pods to it.
+func (w *walker) controlPlaneNode(t *testing.T) {
+	t.Helper()
+	w.create(t, "Node "+escNode, func(ctx context.Context) error {
+		_, err := w.admin.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: escNode,
+			Labels: map[string]string{rbac.ControlPlaneLabel: ""}}}, metav1.CreateOptions{})
+		return err
+	})
+	t.Cleanup(func() { _ = w.admin.CoreV1().Nodes().Delete(context.Background(), escNode, metav1.DeleteOptions{}) })
+}
+
+func (w *walker) namespaceLabelled(t *testing.T, ns string, labels map[string]string) {
+	t.Helper()
 	w.create(t, "Namespace "+ns, func(ctx context.Context) error {
-		_, err := w.admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns,
-			Labels: map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}}}, metav1.CreateOptions{})
+		_, err := w.admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: labels}}, metav1.CreateOptions{})
 		return err
 	})
 	t.Cleanup(func() { _ = w.admin.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
-	w.serviceAccount(t, ns, "attacker")
-	w.create(t, "Role", func(ctx context.Context) error {
-		_, err := w.admin.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "attacker"}, Rules: []rbacv1.PolicyRule{
-			{Verbs: []string{"patch"}, APIGroups: []string{""}, Resources: []string{"namespaces"}},
-			{Verbs: []string{"create"}, APIGroups: []string{""}, Resources: []string{"pods"}}}}, metav1.CreateOptions{})
-		return err
-	})
-	w.create(t, "RoleBinding", func(ctx context.Context) error {
-		_, err := w.admin.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "attacker"},
-			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "attacker"},
-			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: ns, Name: "attacker"}}}, metav1.CreateOptions{})
-		return err
-	})
+}
+
+// privilegedPodErr creates, as cs, a pod that takes node: privileged,
+// host PID, the node's root mounted, tolerating every taint, bound to
+// node by spec.nodeName (the scheduler is not asked).
+func (w *walker) privilegedPodErr(cs kubernetes.Interface, ns, name, node string) error {
+	_, err := w.createPrivileged(cs, ns, name, node)
+	return err
+}
+
+func (w *walker) createPrivileged(cs kubernetes.Interface, ns, name, node string) (*corev1.Pod, error) {
+	yes := true
+	return cs.CoreV1().Pods(ns).Create(w.ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.PodSpec{
+		NodeName: node, HostPID: true, Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+		Volumes: []corev1.Volume{{Name: "host", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/"}}}},
+		Containers: []corev1.Container{{Name: "c", Image: "registry.example.com/app:1", SecurityContext: &corev1.SecurityContext{Privileged: &yes},
+			VolumeMounts: []corev1.VolumeMount{{Name: "host", MountPath: "/host"}}}}}}, metav1.CreateOptions{})
+}
+
+// privilegedPod is privilegedPodErr, which must be admitted and bound to node.
+func (w *walker) privilegedPod(t *testing.T, cs kubernetes.Interface, ns, name, node string) {
+	t.Helper()
+	p, err := w.createPrivileged(cs, ns, name, node)
+	if apierrors.IsAlreadyExists(err) {
+		p, err = w.admin.CoreV1().Pods(ns).Get(w.ctx, name, metav1.GetOptions{})
+	}
+	if err != nil {
+		t.Fatalf("privileged pod on %s in %s: %v", node, ns, err)
+	}
+	if p.Spec.NodeName != node || len(rbac.PodEscapes(&p.Spec)) == 0 {
+		t.Fatalf("pod %s/%s admitted on %q with escapes %q, want on %s", ns, name, p.Spec.NodeName, rbac.PodEscapes(&p.Spec), node)
+	}
+}
+
+// baselineRefuses shows why no node hop is reported in a namespace that
+// enforces baseline: the attacker may create pods (an ordinary one is
+// admitted), but Pod Security Admission refuses the privileged one.
+func (w *walker) baselineRefuses(t *testing.T, ns string) {
+	t.Helper()
 	cs := w.client(t, w.token(t, ns, "attacker", nil))
-	privileged := func() error {
-		yes := true
-		_, err := cs.CoreV1().Pods(ns).Create(w.ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: "root-"},
-			Spec: corev1.PodSpec{HostPID: true, Containers: []corev1.Container{{Name: "c", Image: "registry.example.com/app:1",
-				SecurityContext: &corev1.SecurityContext{Privileged: &yes}}}}}, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		return err
+	if _, err := cs.CoreV1().Pods(ns).Create(w.ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: "plain-"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "registry.example.com/app:1"}}}},
+		metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+		t.Fatalf("an ordinary pod: %v", err)
 	}
-	if err := privileged(); err == nil || !strings.Contains(err.Error(), "PodSecurity") {
-		t.Fatalf("privileged pod under enforce=restricted: got %v, want a PodSecurity denial", err)
-	}
-	patch := []byte(`{"metadata":{"labels":{"pod-security.kubernetes.io/enforce":"privileged"}}}`)
-	if _, err := cs.CoreV1().Namespaces().Patch(w.ctx, ns, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-		t.Fatalf("patch the namespace's own labels: %v", err)
-	}
-	if err := privileged(); err != nil {
-		t.Fatalf("privileged pod after relabelling: %v", err)
+	if err := w.privilegedPodErr(cs, ns, "root", escNode); err == nil || !strings.Contains(err.Error(), "PodSecurity") {
+		t.Fatalf("privileged pod under enforce=baseline: got %v, want a PodSecurity denial", err)
 	}
 }
