@@ -16,6 +16,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/kubeharden/kubeharden/auditpolicy"
+	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/engine"
 	"github.com/kubeharden/kubeharden/inventory"
 )
@@ -34,6 +36,25 @@ type Config struct {
 	MinSeverity string
 	FailOn      string
 	Exceptions  []*engine.Exception
+	// AuditRules are the user's detections on the audit stream
+	// (kubeharden audit events, serve --audit-webhook).
+	AuditRules []AuditRule
+}
+
+// AuditRule is a user's audit detection: a CEL expression over an audit
+// event (see package auditevent), compiled by the events engine, which
+// reports a rule that does not compile at File:Line.
+type AuditRule struct {
+	ID          string   `yaml:"id"`
+	Severity    string   `yaml:"severity"`
+	Expression  string   `yaml:"expression"`
+	Message     string   `yaml:"message"`
+	Description string   `yaml:"description"`
+	Remediation string   `yaml:"remediation"`
+	Verbs       []string `yaml:"verbs"`
+	Resources   []string `yaml:"resources"`
+	File        string   `yaml:"-"`
+	Line        int      `yaml:"-"`
 }
 
 type fileException struct {
@@ -86,6 +107,7 @@ func Parse(data []byte, file string, known func(id string) bool) (*Config, error
 		MinSeverity string      `yaml:"minSeverity"`
 		FailOn      string      `yaml:"failOn"`
 		Exceptions  []yaml.Node `yaml:"exceptions"`
+		AuditRules  []yaml.Node `yaml:"auditRules"`
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -96,6 +118,42 @@ func Parse(data []byte, file string, known func(id string) bool) (*Config, error
 	var errs []error
 	at := func(n *yaml.Node, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s:%d: %s", file, n.Line, fmt.Sprintf(format, args...)))
+	}
+	// Exceptions may name audit detections, built in or the user's own.
+	auditIDs := map[string]bool{}
+	for _, d := range auditpolicy.Detections {
+		auditIDs[d.ID] = true
+	}
+	for i := range raw.AuditRules {
+		n := &raw.AuditRules[i]
+		var r AuditRule
+		if err := n.Decode(&r); err != nil {
+			at(n, "audit rule: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+			continue
+		}
+		if err := strictKeys(n, auditRuleFields, "id, severity, expression, message, description, remediation, verbs, resources"); err != nil {
+			at(n, "audit rule: %v", err)
+			continue
+		}
+		r.File, r.Line = file, n.Line
+		switch {
+		case r.ID == "":
+			at(n, "audit rule has no id")
+		case auditIDs[r.ID] || known != nil && known(r.ID):
+			at(n, "audit rule id %q is already taken", r.ID)
+		case strings.TrimSpace(r.Expression) == "":
+			at(n, "audit rule %q has no expression", r.ID)
+		case strings.TrimSpace(r.Message) == "":
+			at(n, "audit rule %q has no message", r.ID)
+		}
+		if _, err := check.ParseSeverity(r.Severity); err != nil {
+			at(n, "audit rule %q: %v", r.ID, err)
+		}
+		auditIDs[r.ID] = true
+		cfg.AuditRules = append(cfg.AuditRules, r)
+	}
+	if inner := known; inner != nil {
+		known = func(id string) bool { return inner(id) || auditIDs[id] }
 	}
 	for _, id := range append(append([]string{}, raw.Checks...), raw.Skip...) {
 		if known != nil && !known(id) {
@@ -151,6 +209,21 @@ func Parse(data []byte, file string, known func(id string) bool) (*Config, error
 }
 
 var exceptionFields = map[string]bool{"check": true, "checks": true, "kind": true, "namespace": true, "name": true, "reason": true, "expires": true}
+
+var auditRuleFields = map[string]bool{"id": true, "severity": true, "expression": true, "message": true, "description": true, "remediation": true, "verbs": true, "resources": true}
+
+// strictKeys rejects keys of a mapping that are not in fields.
+func strictKeys(n *yaml.Node, fields map[string]bool, want string) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("want a mapping")
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i].Value; !fields[k] {
+			return fmt.Errorf("unknown field %q (want %s)", k, want)
+		}
+	}
+	return nil
+}
 
 // strictFields rejects misspelt exception keys (a typo such as "namesapce"
 // would otherwise widen the exception silently).

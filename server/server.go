@@ -55,10 +55,11 @@ type Server struct {
 	mux   *http.ServeMux
 	certs *CertReloader
 
-	mu       sync.Mutex
-	checks   map[string]func() error
-	stopping atomic.Bool
-	addr     chan net.Addr
+	mu          sync.Mutex
+	checks      map[string]func() error
+	stopping    atomic.Bool
+	clientCerts atomic.Bool
+	addr        chan net.Addr
 }
 
 // New loads the certificate (a server that cannot serve TLS fails here,
@@ -156,14 +157,26 @@ func (s *Server) Addr(ctx context.Context) (net.Addr, error) {
 	}
 }
 
+// RequestClientCerts makes the server ask clients for a certificate
+// (call it before Run). The server verifies none: a client without one
+// still connects, and a component that authenticates its callers by
+// certificate (the audit webhook) verifies the chain itself, against its
+// own CA, from the request's TLS state.
+func (s *Server) RequestClientCerts() { s.clientCerts.Store(true) }
+
 // TLSConfig is the server's TLS configuration: TLS 1.2 or later, the
-// certificate from the reloader.
+// certificate from the reloader, and client certificates requested when
+// a component asked for them.
 func (s *Server) TLSConfig() *tls.Config {
-	return &tls.Config{
+	c := &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		GetCertificate: s.certs.GetCertificate,
 		NextProtos:     []string{"h2", "http/1.1"},
 	}
+	if s.clientCerts.Load() {
+		c.ClientAuth = tls.RequestClientCert
+	}
+	return c
 }
 
 // Run listens on Options.Addr and serves until ctx is done, then shuts

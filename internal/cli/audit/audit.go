@@ -2,7 +2,8 @@
 // "audit policy FILE..." lints kube-apiserver audit policies (and the
 // policy a kube-apiserver static pod manifest names with
 // --audit-policy-file) with the audit-policy checks, on the same engine,
-// renderers and exit codes as scan.
+// renderers and exit codes as scan. "audit events FILE..." runs the audit
+// detections of package auditevent on audit logs.
 package audit
 
 import (
@@ -49,10 +50,10 @@ func formatNames() []string {
 func NewCommand(streams cmdutil.Streams, version string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "audit",
-		Short: "Audit logging: lint the API server's audit policy",
+		Short: "Audit logging: lint the API server's audit policy, detect attacks in its audit events",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newPolicy(streams, version))
+	cmd.AddCommand(newPolicy(streams, version), newEvents(streams), newRBAC(streams))
 	return cmd
 }
 
