@@ -1,0 +1,648 @@
+// Package watch is the cluster side of "kubeharden serve --scanner": shared
+// informers for every kind the selected checks read (Secrets as metadata
+// only), feeding a scanner.State — a changed object is re-evaluated alone,
+// the cross-object checks are recomputed, debounced, from the informer
+// caches when one of their inputs changed — and, on the replica that holds
+// the leader lease, the PolicyReports written with server-side apply.
+//
+// It is an adapter: it talks to the API server with client-go. The
+// findings state and what is derived from it are in package scanner.
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/kubeharden/kubeharden/check"
+	"github.com/kubeharden/kubeharden/engine"
+	"github.com/kubeharden/kubeharden/inventory"
+	"github.com/kubeharden/kubeharden/kinds"
+	"github.com/kubeharden/kubeharden/metrics"
+	"github.com/kubeharden/kubeharden/report"
+	kscan "github.com/kubeharden/kubeharden/scan"
+	"github.com/kubeharden/kubeharden/scanner"
+)
+
+// Defaults.
+const (
+	// DefaultDebounce is how long the cross-object checks and the report
+	// writer wait after a change for more changes before they run.
+	DefaultDebounce = 300 * time.Millisecond
+	// contextName is the context findings are labelled with.
+	contextName = "in-cluster"
+)
+
+// Options configure a scanner.
+type Options struct {
+	// Config reaches the API server.
+	Config *rest.Config
+	// Plan selects the checks, exceptions and database, as for a scan.
+	Plan kscan.Plan
+	// Engine, if set, is the plan's compiled engine (shared with other
+	// components); otherwise it is compiled from Plan.
+	Engine *engine.Engine
+	// Log receives the scanner's messages (default: discarded).
+	Log *slog.Logger
+	// Debounce (default DefaultDebounce).
+	Debounce time.Duration
+	// Reports writes PolicyReports and ClusterPolicyReports.
+	Reports bool
+	// LeaderElection, when its Namespace is set, makes the report writer
+	// run only on the replica holding the lease.
+	LeaderElection LeaderElection
+	// AfterSync, if set, is called once the caches synced and the
+	// cross-object checks ran once (a server returns the memory of the
+	// initial listing to the system there: debug.FreeOSMemory).
+	AfterSync func()
+}
+
+// Scanner watches a cluster and keeps its findings current.
+type Scanner struct {
+	opts   Options
+	log    *slog.Logger
+	eng    *engine.Engine
+	groups []*group // cross-object and whole-cluster checks
+	state  *scanner.State
+
+	kube kubernetes.Interface
+	meta metadata.Interface
+	dyn  dynamic.Interface
+
+	watched  []*watched
+	setKinds map[*kinds.Type]bool
+	unlisted []*kinds.Type
+
+	dirty    chan struct{}
+	dirtyMu  sync.Mutex
+	pending  map[part]bool
+	ready    atomic.Bool
+	leader   atomic.Bool
+	writes   atomic.Uint64
+	failures atomic.Uint64
+
+	errMu     sync.Mutex
+	watchErrs map[string]uint64
+	kindNames []string // of the watched kinds, once probed
+}
+
+// group is a set of cross-object checks evaluated together, in an
+// engine of their own: the namespace-local checks (recomputed for the
+// namespace that changed), or one check that needs the whole cluster.
+type group struct {
+	name  string
+	eng   *engine.Engine
+	kinds map[*kinds.Type]bool
+	local bool
+}
+
+// part is what one recomputation covers: a group, in one namespace for
+// a local group.
+type part struct {
+	g  *group
+	ns string
+}
+
+func (p part) key() string { return p.g.name + "/" + p.ns }
+
+// namespaceLocal reports whether a cross-object check relates only
+// objects of one namespace, and the namespace itself: every kind it reads
+// is namespaced or is Namespace, and none is a RoleBinding (whose subjects
+// name service accounts of other namespaces). Such a check is recomputed
+// for the namespace of a change alone.
+func namespaceLocal(c *check.Check) bool {
+	for _, k := range c.Kinds {
+		if k.Synthetic || k == kinds.Namespace {
+			continue
+		}
+		if !k.Namespaced || k == kinds.RoleBinding {
+			return false
+		}
+	}
+	return true
+}
+
+// watched is one kind and its informer.
+type watched struct {
+	t        *kinds.Type
+	informer cache.SharedIndexInformer
+	object   bool // object checks read it
+}
+
+// New prepares a scanner: it compiles the engines and builds the clients.
+// Nothing is read from the cluster before Run.
+func New(opts Options) (*Scanner, error) {
+	if opts.Config == nil {
+		return nil, errors.New("scanner: no API server configuration")
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Debounce <= 0 {
+		opts.Debounce = DefaultDebounce
+	}
+	selected, err := opts.Plan.Select()
+	if err != nil {
+		return nil, err
+	}
+	eng := opts.Engine
+	if eng == nil {
+		if eng, err = opts.Plan.Engine(); err != nil {
+			return nil, fmt.Errorf("compiling the checks: %w", err)
+		}
+	}
+	s := &Scanner{opts: opts, log: opts.Log, eng: eng, setKinds: map[*kinds.Type]bool{},
+		dirty: make(chan struct{}, 1), pending: map[part]bool{}, watchErrs: map[string]uint64{}}
+
+	// Object checks run on each object alone; cross-object checks and
+	// checks that need the whole cluster run in engines of their own over
+	// the informer caches: the namespace-local ones together, the others
+	// one by one (a change recomputes only the checks that read its kind).
+	var localIDs []string
+	var global []*check.Check
+	var running []*check.Check
+	objectKinds := map[*kinds.Type]bool{}
+	for _, c := range selected {
+		if c.ManifestOnly {
+			continue
+		}
+		running = append(running, c)
+		if c.Set != nil || c.NeedsCluster {
+			if namespaceLocal(c) {
+				localIDs = append(localIDs, c.ID)
+			} else {
+				global = append(global, c)
+			}
+			for _, k := range c.Kinds {
+				s.setKinds[k] = true
+			}
+			continue
+		}
+		for _, k := range c.Kinds {
+			objectKinds[k] = true
+		}
+	}
+	addGroup := func(name string, ids []string, local bool) error {
+		p := opts.Plan
+		p.Only, p.Skip = ids, nil
+		e, err := p.Engine()
+		if err != nil {
+			return fmt.Errorf("compiling the cross-object checks %v: %w", ids, err)
+		}
+		g := &group{name: name, eng: e, kinds: map[*kinds.Type]bool{}, local: local}
+		for _, c := range e.Checks() {
+			for _, k := range c.Kinds {
+				g.kinds[k] = true
+			}
+		}
+		s.groups = append(s.groups, g)
+		return nil
+	}
+	if len(localIDs) > 0 {
+		if err := addGroup("namespaced", localIDs, true); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range global {
+		if err := addGroup(c.ID, []string{c.ID}, false); err != nil {
+			return nil, err
+		}
+	}
+	s.state = scanner.NewState(running)
+
+	cfg := rest.CopyConfig(opts.Config)
+	cfg.UserAgent = "kubeharden-scanner"
+	cfg.Wrap(s.countFailures)
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = 50, 100
+	}
+	if s.meta, err = metadata.NewForConfig(cfg); err != nil {
+		return nil, fmt.Errorf("building the metadata client: %w", err)
+	}
+	if s.dyn, err = dynamic.NewForConfig(cfg); err != nil {
+		return nil, fmt.Errorf("building the dynamic client: %w", err)
+	}
+	pb := rest.CopyConfig(cfg)
+	pb.ContentType = "application/vnd.kubernetes.protobuf"
+	pb.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	if s.kube, err = kubernetes.NewForConfig(pb); err != nil {
+		return nil, fmt.Errorf("building the client: %w", err)
+	}
+	for _, t := range kinds.Listed() {
+		if objectKinds[t] || s.setKinds[t] {
+			s.watched = append(s.watched, &watched{t: t, object: objectKinds[t]})
+		}
+	}
+	return s, nil
+}
+
+// State is the scanner's findings.
+func (s *Scanner) State() *scanner.State { return s.state }
+
+// Ready returns nil once every informer has synced and the cross-object
+// checks have run once.
+func (s *Scanner) Ready() error {
+	if !s.ready.Load() {
+		return errors.New("the scanner is still reading the cluster")
+	}
+	return nil
+}
+
+// Collect reports the scanner's samples: the state's, and the watch and
+// report health (a metrics.Collector).
+func (s *Scanner) Collect(emit metrics.Emit) {
+	s.state.Collect(emit)
+	s.errMu.Lock()
+	for _, name := range s.kindNames {
+		emit(metrics.WatchErrorsTotal, float64(s.watchErrs[name]), name)
+	}
+	s.errMu.Unlock()
+	if s.opts.Reports {
+		emit(metrics.ReportWritesTotal, float64(s.writes.Load()))
+		emit(metrics.ReportErrorsTotal, float64(s.failures.Load()))
+		leader := 0.0
+		if s.leader.Load() {
+			leader = 1
+		}
+		emit(metrics.Leader, leader)
+	}
+}
+
+// Run watches the cluster until ctx ends.
+func (s *Scanner) Run(ctx context.Context) error {
+	if err := s.probe(ctx); err != nil {
+		return err
+	}
+	if err := s.evaluateVersion(ctx); err != nil {
+		s.log.Warn("cannot read the API server's version; version checks of the control plane do not run", "error", err)
+	}
+	kf := informers.NewSharedInformerFactory(s.kube, 0)
+	mf := metadatainformer.NewSharedInformerFactory(s.meta, 0)
+	var synced []cache.InformerSynced
+	for _, w := range s.watched {
+		gvr := schema.GroupVersionResource{Group: w.t.Group, Version: w.t.Version, Resource: w.t.Resource}
+		if w.t.MetadataOnly {
+			w.informer = mf.ForResource(gvr).Informer()
+		} else {
+			gi, err := kf.ForResource(gvr)
+			if err != nil {
+				return fmt.Errorf("no informer for %s: %w", w.t, err)
+			}
+			w.informer = gi.Informer()
+		}
+		if err := w.informer.SetTransform(transform(w.t)); err != nil {
+			return fmt.Errorf("informer for %s: %w", w.t, err)
+		}
+		if _, err := w.informer.AddEventHandler(s.handler(w)); err != nil {
+			return fmt.Errorf("informer for %s: %w", w.t, err)
+		}
+		synced = append(synced, w.informer.HasSynced)
+	}
+	kf.Start(ctx.Done())
+	mf.Start(ctx.Done())
+	defer kf.Shutdown()
+	defer mf.Shutdown()
+	start := time.Now()
+	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
+		return fmt.Errorf("the informers did not sync: %w", context.Cause(ctx))
+	}
+	s.log.Info("scanner caches synced", "kinds", len(s.watched), "objects", s.state.Len(), "took", time.Since(start).Round(time.Millisecond).String())
+	s.recomputeAll()
+	s.ready.Store(true)
+	if s.opts.AfterSync != nil {
+		s.opts.AfterSync()
+	}
+
+	var wg sync.WaitGroup
+	if s.opts.Reports {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.reportLoop(ctx)
+		}()
+	}
+	s.setLoop(ctx)
+	wg.Wait()
+	return nil
+}
+
+// probe lists one object of each kind: a kind the identity may not list,
+// or that the server does not serve, is not watched (an informer for it
+// would never sync), and the checks that need it do not run.
+func (s *Scanner) probe(ctx context.Context) error {
+	var kept []*watched
+	for _, w := range s.watched {
+		gvr := schema.GroupVersionResource{Group: w.t.Group, Version: w.t.Version, Resource: w.t.Resource}
+		_, err := s.meta.Resource(gvr).List(ctx, metav1.ListOptions{Limit: 1})
+		switch {
+		case err == nil:
+			kept = append(kept, w)
+		case apierrors.IsForbidden(err) || apierrors.IsNotFound(err):
+			s.log.Warn("not watching a kind: its checks do not run", "kind", w.t.String(), "error", err)
+			s.unlisted = append(s.unlisted, w.t)
+		default:
+			return fmt.Errorf("listing %s: %w", w.t.Resource, err)
+		}
+	}
+	s.watched = kept
+	s.errMu.Lock()
+	for _, w := range kept {
+		s.kindNames = append(s.kindNames, w.t.String())
+	}
+	s.errMu.Unlock()
+	return nil
+}
+
+// evaluateVersion evaluates the synthetic APIServer object carrying the
+// server's /version, as a cluster scan does.
+func (s *Scanner) evaluateVersion(ctx context.Context) error {
+	v, err := s.kube.Discovery().ServerVersion()
+	if err != nil {
+		return err
+	}
+	o := &inventory.APIServer{ObjectMeta: metav1.ObjectMeta{Name: contextName}, Version: *v}
+	o.APIVersion, o.Kind = inventory.APIServerGroup+"/v1", inventory.APIServerKind
+	s.state.Put(s.eng.Evaluate(&inventory.Object{
+		Ref:    inventory.Ref{APIVersion: o.APIVersion, Kind: o.Kind, Name: o.Name},
+		Origin: inventory.Origin{Source: inventory.SourceCluster, Context: contextName},
+		Meta:   &o.ObjectMeta,
+		Typed:  o,
+	}), time.Now())
+	return nil
+}
+
+// handler applies one kind's watch events to the state.
+func (s *Scanner) handler(w *watched) cache.ResourceEventHandler {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { s.apply(w, obj) },
+		UpdateFunc: func(_, obj any) { s.apply(w, obj) },
+		DeleteFunc: func(obj any) {
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			now := time.Now()
+			if o := toObject(w.t, obj, false); o != nil {
+				s.state.Delete(o.Ref, now)
+				s.markDirty(w.t, o.Meta)
+			}
+		},
+	}
+}
+
+func (s *Scanner) apply(w *watched, obj any) {
+	now := time.Now()
+	o := toObject(w.t, obj, w.t.PodBearing) // evaluation defaults pod specs in place
+	if o == nil {
+		return
+	}
+	switch {
+	case !w.object:
+		s.state.Touch(now)
+	case ownedByController(w.t, o.Meta):
+		// Checked through its controller, as in a cluster scan; it may
+		// just have been adopted.
+		s.state.Delete(o.Ref, now)
+	default:
+		s.state.Put(s.eng.Evaluate(o), now)
+	}
+	s.markDirty(w.t, o.Meta)
+}
+
+// markDirty records which parts of the cross-object checks a change of
+// an object of kind t invalidates.
+func (s *Scanner) markDirty(t *kinds.Type, m *metav1.ObjectMeta) {
+	if !s.setKinds[t] {
+		return
+	}
+	ns := m.Namespace
+	if t == kinds.Namespace {
+		ns = m.Name
+	}
+	s.dirtyMu.Lock()
+	for _, g := range s.groups {
+		if !g.kinds[t] {
+			continue
+		}
+		if g.local {
+			s.pending[part{g, ns}] = true
+		} else {
+			s.pending[part{g, ""}] = true
+		}
+	}
+	s.dirtyMu.Unlock()
+	select {
+	case s.dirty <- struct{}{}:
+	default:
+	}
+}
+
+// setLoop recomputes the parts of the cross-object checks whose inputs
+// changed, at most once per debounce interval.
+func (s *Scanner) setLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.dirty:
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(s.opts.Debounce):
+		}
+		s.dirtyMu.Lock()
+		parts := s.pending
+		s.pending = map[part]bool{}
+		s.dirtyMu.Unlock()
+		for p := range parts {
+			if ctx.Err() != nil {
+				return
+			}
+			s.recompute(p)
+		}
+	}
+}
+
+// recomputeAll evaluates every group over the whole caches, once: the
+// findings of a local group are split by namespace.
+func (s *Scanner) recomputeAll() {
+	s.dirtyMu.Lock()
+	s.pending = map[part]bool{}
+	s.dirtyMu.Unlock()
+	for _, g := range s.groups {
+		start := time.Now()
+		fs := s.evaluate(g, nil)
+		took := time.Since(start)
+		if !g.local {
+			s.state.SetFindings(part{g, ""}.key(), fs, start, took)
+			continue
+		}
+		byNS := map[string][]*report.Finding{}
+		for _, f := range fs {
+			ns := f.Object.Ref.Namespace
+			if f.Object.Ref.Kind == kinds.Namespace.Kind && ns == "" {
+				ns = f.Object.Ref.Name
+			}
+			byNS[ns] = append(byNS[ns], f)
+		}
+		for ns, fs := range byNS {
+			s.state.SetFindings(part{g, ns}.key(), fs, start, took)
+		}
+	}
+}
+
+// recompute evaluates one part of the cross-object checks again.
+func (s *Scanner) recompute(p part) {
+	start := time.Now()
+	var ns *string
+	if p.g.local {
+		ns = &p.ns
+	}
+	fs := s.evaluate(p.g, ns)
+	s.state.SetFindings(p.key(), fs, start, time.Since(start))
+}
+
+// evaluate runs a group's checks, in a fresh engine run, over the
+// informer caches of the kinds they read: of one namespace (and the
+// Namespace itself) when ns is set.
+func (s *Scanner) evaluate(g *group, ns *string) []*report.Finding {
+	run := g.eng.NewRun(engine.RunOptions{Complete: true, DropClean: true})
+	for _, t := range s.unlisted {
+		run.Unlisted(contextName, t)
+	}
+	for _, w := range s.watched {
+		if !g.kinds[w.t] {
+			continue
+		}
+		var objs []any
+		switch {
+		case ns == nil:
+			objs = w.informer.GetStore().List()
+		case w.t == kinds.Namespace:
+			if obj, ok, err := w.informer.GetStore().GetByKey(*ns); err == nil && ok {
+				objs = []any{obj}
+			}
+		case w.t.Namespaced:
+			var err error
+			if objs, err = w.informer.GetIndexer().ByIndex(cache.NamespaceIndex, *ns); err != nil {
+				s.log.Error("reading the informer cache", "kind", w.t.String(), "error", err)
+			}
+		}
+		for _, obj := range objs {
+			o := toObject(w.t, obj, w.t.PodBearing)
+			if o == nil || ownedByController(w.t, o.Meta) {
+				continue
+			}
+			run.Object(o)
+		}
+	}
+	return run.Report().Findings
+}
+
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+
+// transform keeps what checks read of an object: managedFields go, and a
+// pod-bearing object a controller owns (checked through its controller)
+// keeps its metadata only, so the caches of a cluster's Pods and
+// ReplicaSets stay small.
+func transform(t *kinds.Type) cache.TransformFunc {
+	return func(obj any) (any, error) {
+		acc, ok := obj.(metav1.ObjectMetaAccessor)
+		if !ok {
+			return obj, nil // a tombstone
+		}
+		m, ok := acc.GetObjectMeta().(*metav1.ObjectMeta)
+		if !ok {
+			return obj, nil
+		}
+		m.ManagedFields = nil
+		// kubectl's copy of the whole object, which no check reads.
+		delete(m.Annotations, lastApplied)
+		if !ownedByController(t, m) {
+			if p, ok := obj.(*corev1.Pod); ok {
+				p.Status = corev1.PodStatus{} // no check reads a pod's status
+			}
+			return obj, nil
+		}
+		stub, sm := t.New()
+		*sm = *m
+		if ro, ok := stub.(runtime.Object); ok {
+			return ro, nil
+		}
+		return obj, nil
+	}
+}
+
+// toObject turns an informer's object into an inventory object. With
+// cp, the object is a deep copy (evaluation defaults it in place, and the
+// informer's copy is shared).
+func toObject(t *kinds.Type, obj any, cp bool) *inventory.Object {
+	var typed any
+	var m *metav1.ObjectMeta
+	switch x := obj.(type) {
+	case *metav1.PartialObjectMetadata:
+		o, om := t.New()
+		*om = *x.ObjectMeta.DeepCopy()
+		typed, m = o, om
+	case runtime.Object:
+		if cp {
+			x = x.DeepCopyObject()
+		}
+		acc, ok := x.(metav1.ObjectMetaAccessor)
+		if !ok {
+			return nil
+		}
+		if m, ok = acc.GetObjectMeta().(*metav1.ObjectMeta); !ok {
+			return nil
+		}
+		typed = x
+	default:
+		return nil
+	}
+	return &inventory.Object{
+		Ref: inventory.Ref{APIVersion: t.APIVersion(), Kind: t.Kind, Namespace: m.Namespace, Name: m.Name},
+		Origin: inventory.Origin{Source: inventory.SourceCluster, Context: contextName, UID: string(m.UID),
+			ResourceVersion: m.ResourceVersion},
+		Meta:  m,
+		Typed: typed,
+	}
+}
+
+// ownedByController reports whether a pod-bearing object is managed by a
+// workload controller kubeharden also checks (its template is checked on
+// the controller instead), as a cluster scan decides.
+func ownedByController(t *kinds.Type, m *metav1.ObjectMeta) bool {
+	if !t.PodBearing {
+		return false
+	}
+	for _, r := range m.OwnerReferences {
+		if r.Controller == nil || !*r.Controller {
+			continue
+		}
+		gv, err := schema.ParseGroupVersion(r.APIVersion)
+		if err != nil {
+			continue
+		}
+		if owner := kinds.Lookup(gv.Group, r.Kind); owner != nil && owner.Controller {
+			return true
+		}
+	}
+	return false
+}
