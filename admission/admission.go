@@ -12,16 +12,23 @@
 // failurePolicy decides. An object the review carries but kubeharden
 // cannot decode is denied with the reason (code 400): kubeharden cannot
 // vouch for it.
+//
+// With Options.Ratchet, existing workloads keep working: an UPDATE is
+// denied only for findings its old object did not have, and objects the
+// built-in controllers make from an owner's template are not denied (see
+// ratchet.go).
 package admission
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"mime"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync/atomic"
 
@@ -57,15 +64,28 @@ type Options struct {
 	// webhook's own namespace): a broken webhook must not be able to block
 	// its own repair or the control plane's add-ons.
 	ExemptNamespaces []string
+	// Ratchet keeps existing workloads working (see ratchet.go): on
+	// UPDATE, deny-level findings the old object already had are warnings,
+	// and objects the built-in controllers create from their owner's
+	// template are not denied. Off, every request is judged in full.
+	Ratchet bool
+	// ControllerUsers are the user names of the controllers whose creates
+	// of owned objects are ratcheted; nil means DefaultControllerUsers.
+	ControllerUsers []string
+	// MaxConcurrent bounds the reviews decoded and evaluated at once
+	// (zero: twice GOMAXPROCS, at least 4); the others wait.
+	MaxConcurrent int
 	// Log receives one line per denial and per malformed request.
 	Log *slog.Logger
 }
 
 // Handler serves POST /validate.
 type Handler struct {
-	opts   Options
-	exempt map[string]bool
-	eng    atomic.Pointer[engine.Engine]
+	opts        Options
+	exempt      map[string]bool
+	controllers map[string]bool
+	slots       chan struct{}
+	eng         atomic.Pointer[engine.Engine]
 }
 
 // NewHandler returns a handler.
@@ -76,11 +96,20 @@ func NewHandler(opts Options) *Handler {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{opts: opts, exempt: map[string]bool{}}
+	if opts.MaxConcurrent <= 0 {
+		opts.MaxConcurrent = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	h := &Handler{opts: opts, exempt: map[string]bool{}, controllers: map[string]bool{}, slots: make(chan struct{}, opts.MaxConcurrent)}
 	for _, ns := range opts.ExemptNamespaces {
 		if ns != "" {
 			h.exempt[ns] = true
 		}
+	}
+	if opts.ControllerUsers == nil {
+		opts.ControllerUsers = DefaultControllerUsers
+	}
+	for _, u := range opts.ControllerUsers {
+		h.controllers[u] = true
 	}
 	if opts.Engine != nil {
 		h.SetEngine(opts.Engine)
@@ -121,6 +150,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.fail(w, http.StatusBadRequest, "reading the request: %v", err)
+		return
+	}
+	// At most MaxConcurrent reviews are decoded and evaluated at once; the
+	// others wait here, so an overload queues instead of slowing every
+	// review down, and a review the API server has given up on (its
+	// timeout) is not evaluated at all. The body is read first: under
+	// HTTP/2, bodies left unread would hold the connection's flow-control
+	// window and could starve the reviews that hold a slot.
+	select {
+	case h.slots <- struct{}{}:
+		defer func() { <-h.slots }()
+	case <-r.Context().Done():
+		h.fail(w, http.StatusServiceUnavailable, "overloaded: the request was cancelled while waiting (%v)", context.Cause(r.Context()))
+		return
+	}
+	if err := r.Context().Err(); err != nil {
+		h.fail(w, http.StatusServiceUnavailable, "the request was cancelled before it was evaluated (%v)", err)
 		return
 	}
 	review, err := parseReview(body)
@@ -201,12 +247,37 @@ func (h *Handler) Review(eng *engine.Engine, req *admissionv1.AdmissionRequest) 
 			warn = append(warn, f)
 		}
 	}
-	for i, f := range warn {
+	// Ratcheting: deny-level findings that were already there, or that a
+	// built-in controller copies from an admitted template, are warnings.
+	var kept []string
+	if len(deny) > 0 && h.opts.Ratchet {
+		if owner, ok := h.fromTemplate(req, o.Meta); ok {
+			for _, f := range deny {
+				kept = append(kept, warning(f, "from the template of "+owner))
+			}
+			deny = nil
+		} else if req.Operation == admissionv1.Update && len(req.OldObject.Raw) > 0 {
+			var err error
+			if deny, kept, err = h.ratchet(eng, req, o, deny); err != nil {
+				// The old object is the API server's stored copy: if it does
+				// not decode, nothing is known to pre-exist.
+				h.opts.Log.Warn("old object undecodable: not ratcheting", "uid", string(req.UID), "kind", req.Kind.Kind, "error", err)
+			}
+		}
+		if len(kept) > 0 && len(deny) == 0 {
+			h.opts.Log.Info("allowed with pre-existing findings", "object", o.Ref.String(), "operation", string(req.Operation), "user", req.UserInfo.Username, "findings", len(kept))
+		}
+	}
+	all := kept
+	for _, f := range warn {
+		all = append(all, warning(f, ""))
+	}
+	for i, w := range all {
 		if i == maxListed {
-			resp.Warnings = append(resp.Warnings, fmt.Sprintf("kubeharden: %d more findings", len(warn)-i))
+			resp.Warnings = append(resp.Warnings, fmt.Sprintf("kubeharden: %d more findings", len(all)-i))
 			break
 		}
-		resp.Warnings = append(resp.Warnings, truncate(fmt.Sprintf("kubeharden %s (%s) at %s: %s", f.Check.ID, f.Check.Severity, f.Location.Path, f.Message), maxWarningLen))
+		resp.Warnings = append(resp.Warnings, w)
 	}
 	if len(deny) == 0 {
 		return resp
@@ -220,6 +291,38 @@ func (h *Handler) Review(eng *engine.Engine, req *admissionv1.AdmissionRequest) 
 	}
 	h.opts.Log.Info("denied"+mode, "object", o.Ref.String(), "operation", string(req.Operation), "user", req.UserInfo.Username, "findings", len(deny))
 	return resp
+}
+
+// warning is how a finding is returned when it does not deny; pre, when
+// set, says why a deny-level finding was let through.
+func warning(f *report.Finding, pre string) string {
+	if pre != "" {
+		return truncate(fmt.Sprintf("kubeharden %s (%s, pre-existing, %s) at %s: %s", f.Check.ID, f.Check.Severity, pre, f.Location.Path, f.Message), maxWarningLen)
+	}
+	return truncate(fmt.Sprintf("kubeharden %s (%s) at %s: %s", f.Check.ID, f.Check.Severity, f.Location.Path, f.Message), maxWarningLen)
+}
+
+// ratchet splits the deny-level findings of an UPDATE into those the old
+// object did not have (still denying) and warnings for those it had.
+func (h *Handler) ratchet(eng *engine.Engine, req *admissionv1.AdmissionRequest, o *inventory.Object, deny []*report.Finding) (still []*report.Finding, kept []string, err error) {
+	old, err := decode(req, req.OldObject.Raw)
+	if err != nil {
+		return deny, nil, err
+	}
+	before := map[identity]bool{}
+	on := newNamer(old)
+	for _, f := range eng.Evaluate(old).Findings {
+		before[on.identity(f)] = true
+	}
+	nn := newNamer(o)
+	for _, f := range deny {
+		if before[nn.identity(f)] {
+			kept = append(kept, warning(f, "not denied on update"))
+		} else {
+			still = append(still, f)
+		}
+	}
+	return still, kept, nil
 }
 
 // denial is the message of a denied request: the API server shows it to
@@ -250,6 +353,11 @@ func truncate(s string, n int) string {
 // its Go type, any other kind whose spec.template is a pod template into
 // inventory.TemplateWorkload, anything else keeps only its metadata.
 func Decode(req *admissionv1.AdmissionRequest) (*inventory.Object, error) {
+	return decode(req, req.Object.Raw)
+}
+
+// decode decodes raw, the object or the old object of req.
+func decode(req *admissionv1.AdmissionRequest, raw []byte) (*inventory.Object, error) {
 	gvk := req.Kind
 	apiVersion := gvk.Version
 	if gvk.Group != "" {
@@ -261,12 +369,12 @@ func Decode(req *admissionv1.AdmissionRequest) (*inventory.Object, error) {
 	)
 	if t := kinds.Lookup(gvk.Group, gvk.Kind); t != nil && !t.Synthetic {
 		typed, meta = t.New()
-		if err := utiljson.Unmarshal(req.Object.Raw, typed); err != nil {
+		if err := utiljson.Unmarshal(raw, typed); err != nil {
 			return nil, fmt.Errorf("%s does not decode as %s: %v", gvk.Kind, apiVersion, err)
 		}
 	} else {
 		w := &inventory.TemplateWorkload{}
-		if err := utiljson.Unmarshal(req.Object.Raw, w); err != nil {
+		if err := utiljson.Unmarshal(raw, w); err != nil {
 			return nil, fmt.Errorf("%s does not decode as %s: %v", gvk.Kind, apiVersion, err)
 		}
 		meta = &w.ObjectMeta

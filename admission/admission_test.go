@@ -36,7 +36,7 @@ var testEngine = func() *engine.Engine {
 }()
 
 func newHandler() *admission.Handler {
-	return admission.NewHandler(admission.Options{Engine: testEngine, ExemptNamespaces: []string{"kube-system", "kubeharden"}})
+	return admission.NewHandler(admission.Options{Engine: testEngine, ExemptNamespaces: []string{"kube-system", "kubeharden"}, Ratchet: true})
 }
 
 func pod(tmpl, ns string) []byte { return []byte(strings.ReplaceAll(tmpl, "%s", ns)) }

@@ -14,10 +14,13 @@ import (
 )
 
 // Markers delimit a generated block in a file; the lines between them
-// belong to the generator.
+// belong to the generator. A file may hold one block of each kind.
 const (
 	Begin = "BEGIN GENERATED from the kind registry (package kinds) by make deploy; do not edit"
-	End   = "END GENERATED"
+	// WebhookBegin starts the webhook's rules, generated from the checks
+	// that run at admission.
+	WebhookBegin = "BEGIN GENERATED webhook rules from the check catalogue by make deploy; do not edit"
+	End          = "END GENERATED"
 )
 
 // groups returns the resources a cluster scan lists, by API group, in
@@ -66,14 +69,17 @@ func Table() string {
 
 // Replace returns data with the block between the marker lines (lines
 // containing Begin and End, in any comment syntax) set to block.
-func Replace(data []byte, block string) ([]byte, error) {
+func Replace(data []byte, block string) ([]byte, error) { return ReplaceBlock(data, Begin, block) }
+
+// ReplaceBlock is Replace for the block that starts at the marker beginMarker.
+func ReplaceBlock(data []byte, beginMarker, block string) ([]byte, error) {
 	lines := bytes.SplitAfter(data, []byte("\n"))
 	begin, end := -1, -1
 	for i, l := range lines {
 		switch {
-		case bytes.Contains(l, []byte(Begin)):
+		case bytes.Contains(l, []byte(beginMarker)):
 			if begin >= 0 {
-				return nil, fmt.Errorf("line %d: a second %q marker", i+1, Begin)
+				return nil, fmt.Errorf("line %d: a second %q marker", i+1, beginMarker)
 			}
 			begin = i
 		case bytes.Contains(l, []byte(End)) && begin >= 0 && end < 0:
@@ -81,7 +87,7 @@ func Replace(data []byte, block string) ([]byte, error) {
 		}
 	}
 	if begin < 0 || end < 0 {
-		return nil, fmt.Errorf("no %q ... %q block", Begin, End)
+		return nil, fmt.Errorf("no %q ... %q block", beginMarker, End)
 	}
 	var out bytes.Buffer
 	for _, l := range lines[:begin+1] {

@@ -16,11 +16,14 @@ import (
 var update = flag.Bool("update", false, "rewrite the generated blocks of deploy/")
 
 var files = []struct {
-	path  string
-	block func() string
+	path   string
+	marker string
+	block  func() string
 }{
-	{"../../deploy/kubeharden.yaml", Rules},
-	{"../../deploy/README.md", Table},
+	{"../../deploy/kubeharden.yaml", Begin, Rules},
+	{"../../deploy/README.md", Begin, Table},
+	{"../../deploy/README.md", WebhookBegin, WebhookTable},
+	{"../../deploy/webhook-cert-manager.yaml", WebhookBegin, func() string { return Webhooks(WebhookOptions{}) }},
 }
 
 // TestDeployCurrent fails when a generated block of deploy/ differs from
@@ -31,7 +34,7 @@ func TestDeployCurrent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := Replace(data, f.block())
+		want, err := ReplaceBlock(data, f.marker, f.block())
 		if err != nil {
 			t.Fatalf("%s: %v", f.path, err)
 		}
@@ -42,7 +45,7 @@ func TestDeployCurrent(t *testing.T) {
 			continue
 		}
 		if !bytes.Equal(data, want) {
-			t.Errorf("%s is stale: the kind registry changed; regenerate with: make deploy", f.path)
+			t.Errorf("%s is stale: the kind registry or the checks changed; regenerate with: make deploy", f.path)
 		}
 	}
 }

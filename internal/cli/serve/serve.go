@@ -1,6 +1,8 @@
 // Package serve implements "kubeharden serve": one HTTPS server running
-// the components enabled by flags. This version has one, --admission (the
-// validating admission webhook, POST /validate).
+// the components enabled by flags: --admission (the validating admission
+// webhook, POST /validate) and --scanner (the cluster watched continuously:
+// /metrics and PolicyReports, scanner.go); and a subcommand, "serve
+// certs", that bootstraps the webhook's TLS (certs.go).
 //
 // Adding a component: a flag that enables it in newCommand, an entry in
 // components() whose start registers its handlers and readiness checks on
@@ -11,10 +13,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -31,8 +35,13 @@ import (
 	"github.com/kubeharden/kubeharden/server"
 )
 
+// serveGCPercent is the server's GOGC unless the environment sets one.
+const serveGCPercent = 400
+
 type flags struct {
-	admission bool
+	admission       bool
+	ratchet         bool
+	controllerUsers []string
 
 	bindAddress     string
 	certFile        string
@@ -46,6 +55,20 @@ type flags struct {
 	denySeverity    string
 	namespace       string
 	logFormat       string
+
+	// --scanner (scanner.go)
+	scanner            bool
+	metricsBindAddress string
+	leaderElect        bool
+	policyReports      bool
+	kubeconfig         string
+	kubeContext        string
+
+	// --audit-webhook (audit.go)
+	auditWebhook          bool
+	auditWebhookClientCA  string
+	auditWebhookTokenFile string
+	auditOut              io.Writer // alerts, as JSON lines
 }
 
 // hooks let tests learn the address the server listens on.
@@ -57,7 +80,7 @@ type hooks struct {
 func NewCommand(streams cmdutil.Streams) *cobra.Command { return newCommand(streams, hooks{}) }
 
 func newCommand(streams cmdutil.Streams, hk hooks) *cobra.Command {
-	f := &flags{}
+	f := &flags{auditOut: streams.Out}
 	cmd := &cobra.Command{
 		Use:   "serve --admission --tls-cert-file FILE --tls-private-key-file FILE",
 		Short: "Run kubeharden as a server: the validating admission webhook",
@@ -65,7 +88,22 @@ func newCommand(streams cmdutil.Streams, hk hooks) *cobra.Command {
 			"  --admission  validating admission webhook at POST /validate (admission.k8s.io/v1):\n" +
 			"               denies objects with a finding at or above --deny-severity, returns\n" +
 			"               the other findings as warnings; never denies in kube-system or in\n" +
-			"               --namespace (the server's own)\n\n" +
+			"               --namespace (the server's own). With --ratchet (the default), an\n" +
+			"               UPDATE is denied only for findings the old object did not have, and\n" +
+			"               objects the built-in controllers create from their owners' templates\n" +
+			"               are not denied, so existing workloads keep working\n\n" +
+			"  --scanner    watches every kind the checks read (Secrets as metadata only) and keeps\n" +
+			"               the findings current: Prometheus /metrics (also on --metrics-bind-address)\n" +
+			"               and a wgpolicyk8s.io PolicyReport per namespace (with --leader-elect, one\n" +
+			"               replica writes them); without certificate flags, a scanner-only server\n" +
+			"               serves its probes with a self-signed certificate of its own\n\n" +
+			"  --audit-webhook  the API server's audit webhook backend at POST /audit (EventLists, batch or\n" +
+			"               blocking mode): runs kubeharden's audit detections and the configuration file's\n" +
+			"               auditRules, writes alerts to standard output as JSON lines and counts them on\n" +
+			"               /metrics; accepts only the API server, by client certificate\n" +
+			"               (--audit-webhook-client-ca) or bearer token (--audit-webhook-token-file)\n\n" +
+			"'kubeharden serve certs' makes a CA and serving certificate for the webhook and prints\n" +
+			"its TLS Secret and ValidatingWebhookConfiguration (see deploy/README.md).\n\n" +
 			"/healthz answers once the server listens, /readyz once the components are ready\n" +
 			"(the checks compiled). The certificate and key are read again when their files\n" +
 			"change. SIGTERM or SIGINT shut the server down gracefully. Check selection and\n" +
@@ -81,8 +119,20 @@ func newCommand(streams cmdutil.Streams, hk hooks) *cobra.Command {
 			return run(ctx, streams, f, cmd.Flags().Changed, hk)
 		},
 	}
+	cmd.AddCommand(newCertsCommand(streams, time.Now))
 	fl := cmd.Flags()
+	fl.StringSliceVar(&f.controllerUsers, "controller-users", admission.DefaultControllerUsers, "with --ratchet, the user names of the controllers that create objects from their owners' templates (kube-controller-manager's)")
 	fl.BoolVar(&f.admission, "admission", false, "serve the validating admission webhook at POST /validate")
+	fl.BoolVar(&f.auditWebhook, "audit-webhook", false, "serve the API server's audit webhook backend at POST /audit: run the audit detections on its events, alerts to standard output as JSON lines")
+	fl.StringVar(&f.auditWebhookClientCA, "audit-webhook-client-ca", "", "with --audit-webhook, accept senders whose client certificate chains to these CAs (PEM): the API server's")
+	fl.StringVar(&f.auditWebhookTokenFile, "audit-webhook-token-file", "", "with --audit-webhook, accept senders presenting one of these bearer tokens (one per line)")
+	fl.BoolVar(&f.scanner, "scanner", false, "watch the cluster and keep its findings current: Prometheus /metrics and wgpolicyk8s.io PolicyReports (see deploy/scanner.yaml)")
+	fl.StringVar(&f.metricsBindAddress, "metrics-bind-address", ":8080", "with --scanner, also serve /metrics, /healthz and /readyz over plain HTTP on this address (\"0\": do not)")
+	fl.BoolVar(&f.leaderElect, "leader-elect", false, "with --scanner, write PolicyReports only while holding the Lease kubeharden-scanner in --namespace (for several replicas)")
+	fl.BoolVar(&f.policyReports, "policy-reports", true, "with --scanner, write a PolicyReport per namespace and a ClusterPolicyReport (server-side apply, field manager kubeharden)")
+	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "with --scanner, the kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then the in-cluster configuration)")
+	fl.StringVar(&f.kubeContext, "context", "", "with --scanner, the kubeconfig context (default: the current one)")
+	fl.BoolVar(&f.ratchet, "ratchet", true, "on UPDATE, let findings the old object already had through as warnings, and let built-in controllers create objects from their owners' templates (false: judge every request in full)")
 	fl.StringVar(&f.bindAddress, "bind-address", ":8443", "address to listen on (host:port)")
 	fl.StringVar(&f.certFile, "tls-cert-file", "", "serving certificate, PEM (with intermediates); reloaded when it changes")
 	fl.StringVar(&f.keyFile, "tls-private-key-file", "", "private key of the serving certificate, PEM; reloaded when it changes")
@@ -128,6 +178,8 @@ type component struct {
 func components(f *flags) []component {
 	return []component{
 		{name: "admission", enabled: f.admission, start: startAdmission(f)},
+		{name: "scanner", enabled: f.scanner, start: startScanner(f)},
+		{name: "audit-webhook", enabled: f.auditWebhook, start: startAuditWebhook(f)},
 	}
 }
 
@@ -140,7 +192,15 @@ func run(ctx context.Context, streams cmdutil.Streams, f *flags, changed func(st
 		}
 	}
 	if len(names) == 0 {
-		return cmdutil.Usage("nothing to serve: enable a component (--admission)")
+		return cmdutil.Usage("nothing to serve: enable a component (--admission, --scanner, --audit-webhook)")
+	}
+	if f.certFile == "" && f.keyFile == "" && scannerOnly(f) {
+		// Only probes call the HTTPS port of a scanner: a self-signed
+		// certificate of its own does.
+		var err error
+		if f.certFile, f.keyFile, err = ephemeralCert(f.namespace); err != nil {
+			return &cmdutil.ExitError{Code: 2, Err: err}
+		}
 	}
 	if f.certFile == "" || f.keyFile == "" {
 		return cmdutil.Usage("--tls-cert-file and --tls-private-key-file are required (the API server calls webhooks over HTTPS only)")
@@ -155,6 +215,16 @@ func run(ctx context.Context, streams cmdutil.Streams, f *flags, changed func(st
 		return cmdutil.Usage("--log-format must be text or json, not %q", f.logFormat)
 	}
 	log := slog.New(handler)
+	if os.Getenv("GOGC") == "" {
+		// A review allocates about a hundred kilobytes around a live heap of
+		// a few megabytes: at the default GOGC=100 the collector runs a
+		// dozen times a second under load. Letting the heap grow to five
+		// times its live set cut the CPU per review by a fifth at 1,000
+		// reviews/s (hack/bench/admission) for about 10 MB more heap;
+		// GOMEMLIMIT (set from the container's limit in deploy/) still
+		// bounds it.
+		debug.SetGCPercent(serveGCPercent)
+	}
 	plan, err := buildPlan(streams, f, changed)
 	if err != nil {
 		return err
@@ -236,7 +306,7 @@ func buildPlan(streams cmdutil.Streams, f *flags, changed func(string) bool) (ks
 			n++
 		}
 	}
-	if n == 0 {
+	if n == 0 && f.admission {
 		return kscan.Plan{}, cmdutil.Usage("no check left to run: the %d selected checks cannot run on single live objects (cross-object, whole-cluster and manifest-only checks do not run at admission)", len(selected))
 	}
 	db, dbErr := clidb.LoadActive()
@@ -258,6 +328,8 @@ func startAdmission(f *flags) func(context.Context, *env, *server.Server, chan<-
 		h := admission.NewHandler(admission.Options{
 			DenySeverity:     deny,
 			ExemptNamespaces: []string{"kube-system", f.namespace},
+			Ratchet:          f.ratchet,
+			ControllerUsers:  f.controllerUsers,
 			Log:              e.log.With("component", "admission"),
 		})
 		srv.Handle("/validate", h)

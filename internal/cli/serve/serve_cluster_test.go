@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -25,6 +26,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeharden/kubeharden/internal/cli/cmdutil"
+	"github.com/kubeharden/kubeharden/internal/deploygen"
 	"github.com/kubeharden/kubeharden/internal/testcluster"
 	"github.com/kubeharden/kubeharden/kinds"
 	"github.com/kubeharden/kubeharden/server/servertest"
@@ -96,7 +98,9 @@ func TestAdmissionAgainstAPIServer(t *testing.T) {
 	var stderr bytes.Buffer
 	cmd := newCommand(cmdutil.Streams{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &syncWriter{w: &stderr}}, hooks{listening: func(a net.Addr) { addrc <- a }})
 	cmd.SetArgs([]string{"--admission", "--bind-address", "127.0.0.1:0", "--tls-cert-file", certs.CertFile, "--tls-private-key-file", certs.KeyFile,
-		"--namespace", homeNS, "--config", cfgFile})
+		"--namespace", homeNS, "--config", cfgFile,
+		// The test cluster's controller manager runs as the admin user.
+		"--controller-users", "system:kube-controller-manager," + testcluster.AdminUser})
 	sctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- cmd.ExecuteContext(sctx) }()
@@ -141,34 +145,36 @@ func TestAdmissionAgainstAPIServer(t *testing.T) {
 		}
 	}
 
-	fail := admissionregistrationv1.Fail
-	none := admissionregistrationv1.SideEffectClassNone
-	url := base + "/validate"
-	timeout := int32(5)
-	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{
-		ObjectMeta: metav1.ObjectMeta{Name: "kubeharden-test"},
-		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
-			Name:                    "validate.kubeharden.io",
-			ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: certs.CA},
-			FailurePolicy:           &fail,
-			SideEffects:             &none,
-			TimeoutSeconds:          &timeout,
-			AdmissionReviewVersions: []string{"v1"},
-			NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
-				Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: []string{homeNS},
-			}}},
-			Rules: []admissionregistrationv1.RuleWithOperations{
-				{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
-					Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}}},
-				{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
-					Rule: admissionregistrationv1.Rule{APIGroups: []string{"apps"}, APIVersions: []string{"v1"}, Resources: []string{"deployments", "replicasets", "statefulsets", "daemonsets"}}},
-				{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
-					Rule: admissionregistrationv1.Rule{APIGroups: []string{"batch"}, APIVersions: []string{"v1"}, Resources: []string{"jobs", "cronjobs"}}},
-			},
-		}},
+	// An existing non-compliant workload, created before the webhook: a
+	// privileged Deployment (ratcheting keeps it scalable and labellable).
+	deployments := dyn.Resource(schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}).Namespace(testNS)
+	legacy := fixture(t, "examples/hardened/app.yaml", "Deployment", "backend", testNS)
+	legacy.SetName("legacy")
+	legacy.SetLabels(map[string]string{"app": "legacy"})
+	unstructured.SetNestedStringMap(legacy.Object, map[string]string{"app": "legacy"}, "spec", "selector", "matchLabels")
+	unstructured.SetNestedStringMap(legacy.Object, map[string]string{"app": "legacy"}, "spec", "template", "metadata", "labels")
+	unstructured.SetNestedField(legacy.Object, int64(1), "spec", "replicas")
+	unstructured.SetNestedField(legacy.Object, "default", "spec", "template", "spec", "serviceAccountName")
+	setContainer0(t, legacy, func(sc map[string]any) { sc["privileged"], sc["allowPrivilegeEscalation"] = true, true })
+	if _, err := deployments.Create(ctx, legacy, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { deployments.Delete(context.Background(), "legacy", metav1.DeleteOptions{}) })
+
+	// The webhook as deploy/ registers it: the generated rules, failure
+	// policy, timeout and namespace selector (with this test's namespace
+	// as the server's own), called by URL on loopback instead of through
+	// a Service.
+	var vwc admissionregistrationv1.ValidatingWebhookConfiguration
+	gen := "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata: {name: kubeharden-test}\n" +
+		deploygen.Webhooks(deploygen.WebhookOptions{Namespace: homeNS})
+	if err := yaml.UnmarshalStrict([]byte(gen), &vwc); err != nil {
+		t.Fatal(err)
+	}
+	url := base + "/validate"
+	vwc.Webhooks[0].ClientConfig = admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: certs.CA}
 	vwcs := cs.AdmissionregistrationV1().ValidatingWebhookConfigurations()
-	if _, err := vwcs.Create(ctx, vwc, metav1.CreateOptions{}); err != nil {
+	if _, err := vwcs.Create(ctx, &vwc, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { vwcs.Delete(context.Background(), vwc.Name, metav1.DeleteOptions{}) })
@@ -250,16 +256,85 @@ func TestAdmissionAgainstAPIServer(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer dyn.Resource(gvr).Namespace(testNS).Delete(context.Background(), created.GetName(), metav1.DeleteOptions{})
-		containers, _, _ := unstructured.NestedSlice(created.Object, "spec", "template", "spec", "containers")
-		c0 := containers[0].(map[string]any)
-		sc := c0["securityContext"].(map[string]any)
-		sc["privileged"], sc["allowPrivilegeEscalation"] = true, true
-		if err := unstructured.SetNestedSlice(created.Object, containers, "spec", "template", "spec", "containers"); err != nil {
-			t.Fatal(err)
-		}
+		setContainer0(t, created, func(sc map[string]any) { sc["privileged"], sc["allowPrivilegeEscalation"] = true, true })
 		_, err = dyn.Resource(gvr).Namespace(testNS).Update(ctx, created, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
 		if err == nil || !strings.Contains(err.Error(), "privileged-container") {
 			t.Errorf("privileged update: %v", err)
+		}
+	})
+
+	t.Run("ratcheting: a label change on an existing privileged deployment is admitted with a warning", func(t *testing.T) {
+		warn.take()
+		d, err := deployments.Get(ctx, "legacy", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.SetLabels(map[string]string{"app": "legacy", "team": "payments"})
+		if _, err := deployments.Update(ctx, d, metav1.UpdateOptions{}); err != nil {
+			t.Fatalf("label change denied: %v", err)
+		}
+		got := strings.Join(warn.take(), "\n")
+		if !strings.Contains(got, "kubeharden privileged-container (critical, pre-existing, not denied on update) at spec.template.spec.containers[0].securityContext.privileged") {
+			t.Errorf("no pre-existing warning in:\n%s", got)
+		}
+	})
+
+	t.Run("ratcheting: scaling it up, the controllers create its new pods", func(t *testing.T) {
+		sc, err := cs.AppsV1().Deployments(testNS).GetScale(ctx, "legacy", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc.Spec.Replicas = 3
+		if _, err := cs.AppsV1().Deployments(testNS).UpdateScale(ctx, "legacy", sc, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		// The deployment controller updates the ReplicaSet, the replicaset
+		// controller creates two privileged pods through the webhook.
+		pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		poll(pctx, t, "three pods of the privileged deployment", func() (bool, error) {
+			pods, err := cs.CoreV1().Pods(testNS).List(ctx, metav1.ListOptions{LabelSelector: "app=legacy"})
+			if err != nil {
+				return false, err
+			}
+			return len(pods.Items) == 3, fmt.Errorf("%d pods", len(pods.Items))
+		})
+	})
+
+	t.Run("ratcheting: adding hostPID to it is denied, naming only the new finding", func(t *testing.T) {
+		d, err := deployments.Get(ctx, "legacy", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		unstructured.SetNestedField(d.Object, true, "spec", "template", "spec", "hostPID")
+		_, err = deployments.Update(ctx, d, metav1.UpdateOptions{})
+		if err == nil {
+			t.Fatal("hostPID admitted")
+		}
+		if !strings.Contains(err.Error(), "host-pid (critical) at spec.template.spec.hostPID") || strings.Contains(err.Error(), "privileged-container (critical) at") {
+			t.Errorf("denial: %v", err)
+		}
+	})
+
+	t.Run("a privileged ephemeral container is denied", func(t *testing.T) {
+		no, yes, uid := false, true, int64(1000)
+		pod, err := cs.CoreV1().Pods(testNS).Create(ctx, &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "debug-target"},
+			Spec: corev1.PodSpec{
+				SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: &yes, RunAsUser: &uid},
+				Containers: []corev1.Container{{Name: "app", Image: "registry.example/app:1",
+					SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: &no}}},
+			},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cs.CoreV1().Pods(testNS).Delete(context.Background(), pod.Name, metav1.DeleteOptions{})
+		pod.Spec.EphemeralContainers = append(pod.Spec.EphemeralContainers, corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
+			Name: "debugger", Image: "busybox:1.36", SecurityContext: &corev1.SecurityContext{Privileged: &yes}}})
+		_, err = cs.CoreV1().Pods(testNS).UpdateEphemeralContainers(ctx, pod.Name, pod, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err == nil || !strings.Contains(err.Error(), "privileged-container (critical) at spec.ephemeralContainers[0].securityContext.privileged") {
+			t.Errorf("privileged ephemeral container: %v", err)
 		}
 	})
 
@@ -275,6 +350,26 @@ func TestAdmissionAgainstAPIServer(t *testing.T) {
 		}
 	})
 	t.Logf("total %s", time.Since(begin).Round(time.Millisecond))
+}
+
+// setContainer0 edits the securityContext of the first container of a
+// workload's pod template.
+func setContainer0(t *testing.T, u *unstructured.Unstructured, edit func(map[string]any)) {
+	t.Helper()
+	containers, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+	if len(containers) == 0 {
+		t.Fatalf("%s has no containers", u.GetName())
+	}
+	c0 := containers[0].(map[string]any)
+	sc, _ := c0["securityContext"].(map[string]any)
+	if sc == nil {
+		sc = map[string]any{}
+		c0["securityContext"] = sc
+	}
+	edit(sc)
+	if err := unstructured.SetNestedSlice(u.Object, containers, "spec", "template", "spec", "containers"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func poll(ctx context.Context, t *testing.T, what string, done func() (bool, error)) {

@@ -2,11 +2,17 @@ package serve
 
 import (
 	"bytes"
+	"context"
+	"crypto/tls"
 	"errors"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kubeharden/kubeharden/internal/cli/cmdutil"
 	"github.com/kubeharden/kubeharden/server/servertest"
@@ -41,5 +47,85 @@ func TestUsageErrors(t *testing.T) {
 		if !errors.As(err, &exit) || exit.Code != 2 || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: %v, want exit 2 with %q", tc.args, err, tc.want)
 		}
+	}
+}
+
+// startServe runs "serve" in-process on a loopback port with args added,
+// waits until it is ready, and returns its base URL and a client trusting
+// its certificate.
+func startServe(t *testing.T, args ...string) (string, *http.Client) {
+	t.Helper()
+	dir := t.TempDir()
+	certs := servertest.Write(t, dir, "kubeharden-webhook")
+	addrc := make(chan net.Addr, 1)
+	var stderr bytes.Buffer
+	cmd := newCommand(cmdutil.Streams{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &syncWriter{w: &stderr}}, hooks{listening: func(a net.Addr) { addrc <- a }})
+	cmd.SetArgs(append([]string{"--admission", "--bind-address", "127.0.0.1:0", "--tls-cert-file", certs.CertFile, "--tls-private-key-file", certs.KeyFile}, args...))
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	var addr net.Addr
+	select {
+	case addr = <-addrc:
+	case err := <-done:
+		t.Fatalf("serve exited: %v\n%s", err, stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not listen")
+	}
+	base := "https://" + addr.String()
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: certs.Pool}, ForceAttemptHTTP2: true}}
+	pctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	poll(pctx, t, "/readyz", func() (bool, error) {
+		resp, err := hc.Get(base + "/readyz")
+		if err != nil {
+			return false, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200, nil
+	})
+	return base, hc
+}
+
+// Malformed and oversized AdmissionReviews sent to the real server get a
+// clear error response, and the server goes on answering.
+func TestMalformedAndOversizedReviews(t *testing.T) {
+	base, hc := startServe(t, "--max-request-bytes", "65536")
+	const head = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u1","kind":{"version":"v1","kind":"Pod"},"namespace":"shop","operation":"CREATE","object":`
+	valid := head + `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"a","image":"x:1","securityContext":{"privileged":true}}]}}}}`
+	big := head + `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","annotations":{"a":"` + strings.Repeat("x", 70000) + `"}}}}}`
+	deep := head + strings.Repeat("[", 30000) + strings.Repeat("]", 30000) + "}}"
+	for _, tc := range []struct {
+		name    string
+		body    io.Reader
+		code    int
+		message string
+	}{
+		{"declared too large", strings.NewReader(big), 413, "exceeds the limit of 65536 bytes"},
+		{"chunked too large", io.MultiReader(strings.NewReader(big)), 413, "AdmissionReview exceeds the limit of 65536 bytes"},
+		{"not JSON", strings.NewReader("{{{"), 400, "not an AdmissionReview"},
+		{"truncated", strings.NewReader(valid[:len(valid)/2]), 400, "not an AdmissionReview"},
+		{"nested too deep", strings.NewReader(deep), 400, "not an AdmissionReview"},
+		{"wrong version", strings.NewReader(strings.Replace(valid, "admission.k8s.io/v1", "admission.k8s.io/v1beta1", 1)), 400, "set admissionReviewVersions: [v1]"},
+		{"object of the wrong shape", strings.NewReader(head + `{"apiVersion":"v1","kind":"Pod","spec":{"containers":7}}}}`), 200, "kubeharden cannot decode the object"},
+		{"valid, after all that", strings.NewReader(valid), 200, `"allowed":false`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := hc.Post(base+"/validate", "application/json", tc.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.code || !strings.Contains(string(body), tc.message) {
+				t.Errorf("HTTP %d %.300s, want %d with %q", resp.StatusCode, body, tc.code, tc.message)
+			}
+		})
 	}
 }
