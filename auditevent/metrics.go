@@ -1,23 +1,16 @@
 package auditevent
 
 import (
-	"fmt"
-	"io"
 	"net/http"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
-)
 
-// Metric names, in the Prometheus text exposition.
-const (
-	MetricEvents = "kubeharden_audit_events_total"
-	MetricAlerts = "kubeharden_audit_alerts_total"
+	"github.com/kubeharden/kubeharden/metrics"
 )
 
 // Metrics counts the events received and the alerts raised, by rule and
-// severity. Its handler writes the Prometheus text exposition format.
+// severity, for the registry served on /metrics (metrics.AuditEventsTotal,
+// metrics.AuditAlertsTotal).
 type Metrics struct {
 	events atomic.Uint64
 	mu     sync.Mutex
@@ -40,29 +33,20 @@ func (m *Metrics) Alert(a *Alert) {
 // Events returns the number of events counted.
 func (m *Metrics) Events() uint64 { return m.events.Load() }
 
-// WriteTo writes the counters in the Prometheus text format.
-func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "# HELP %s Audit events received by the audit webhook.\n# TYPE %s counter\n%s %d\n", MetricEvents, MetricEvents, MetricEvents, m.events.Load())
-	fmt.Fprintf(&b, "# HELP %s Alerts raised by kubeharden's audit detections.\n# TYPE %s counter\n", MetricAlerts, MetricAlerts)
+// Collect reports the counters (a metrics.Collector).
+func (m *Metrics) Collect(emit metrics.Emit) {
+	emit(metrics.AuditEventsTotal, float64(m.events.Load()))
 	m.mu.Lock()
-	keys := make([][2]string, 0, len(m.alerts))
-	for k := range m.alerts {
-		keys = append(keys, k)
+	defer m.mu.Unlock()
+	for k, n := range m.alerts {
+		emit(metrics.AuditAlertsTotal, float64(n), k[0], k[1])
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		return keys[i][0] < keys[j][0] || keys[i][0] == keys[j][0] && keys[i][1] < keys[j][1]
-	})
-	for _, k := range keys {
-		fmt.Fprintf(&b, "%s{rule=%q,severity=%q} %d\n", MetricAlerts, k[0], k[1], m.alerts[k])
-	}
-	m.mu.Unlock()
-	n, err := io.WriteString(w, b.String())
-	return int64(n), err
 }
 
-// ServeHTTP serves the counters (GET /metrics).
-func (m *Metrics) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	m.WriteTo(w)
+// ServeHTTP serves the counters alone (GET /metrics), for a program that
+// has no registry of its own.
+func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reg := metrics.NewRegistry()
+	reg.Register(m.Collect)
+	reg.ServeHTTP(w, r)
 }

@@ -54,6 +54,8 @@ const (
 	ReportWritesTotal    = "kubeharden_policyreport_writes_total"
 	ReportErrorsTotal    = "kubeharden_policyreport_errors_total"
 	Leader               = "kubeharden_leader"
+	AuditEventsTotal     = "kubeharden_audit_events_total"
+	AuditAlertsTotal     = "kubeharden_audit_alerts_total"
 )
 
 // Table is the one table of kubeharden's metrics. Label values are
@@ -71,6 +73,8 @@ var Table = []Desc{
 	{ReportWritesTotal, Counter, "PolicyReports and ClusterPolicyReports applied or deleted.", nil},
 	{ReportErrorsTotal, Counter, "Failed PolicyReport writes.", nil},
 	{Leader, Gauge, "1 while this replica holds the leader lease and writes PolicyReports.", nil},
+	{AuditEventsTotal, Counter, "Audit events received by the audit webhook.", nil},
+	{AuditAlertsTotal, Counter, "Alerts raised by kubeharden's audit detections, by rule and severity.", []string{"rule", "severity"}},
 }
 
 var byName = func() map[string]*Desc {

@@ -23,6 +23,12 @@ var core = []string{
 	"github.com/kubeharden/kubeharden/scan",
 	"github.com/kubeharden/kubeharden/rbac",
 	"github.com/kubeharden/kubeharden/checks/...",
+	"github.com/kubeharden/kubeharden/components",
+	"github.com/kubeharden/kubeharden/nodeconf",
+	"github.com/kubeharden/kubeharden/auditpolicy",
+	"github.com/kubeharden/kubeharden/auditevent",
+	"github.com/kubeharden/kubeharden/scanner",
+	"github.com/kubeharden/kubeharden/metrics",
 }
 
 var forbidden = []string{
@@ -37,6 +43,8 @@ var forbidden = []string{
 	"github.com/kubeharden/kubeharden/source/helm",
 	"github.com/kubeharden/kubeharden/source/kustomize",
 	"github.com/kubeharden/kubeharden/source/cluster",
+	"github.com/kubeharden/kubeharden/source/node",
+	"github.com/kubeharden/kubeharden/scanner/watch",
 	"github.com/kubeharden/kubeharden/render",
 	"github.com/kubeharden/kubeharden/vulndb/feed",
 	"github.com/kubeharden/kubeharden/vulndb/cache",

@@ -62,11 +62,7 @@ func startAuditWebhook(f *flags) func(context.Context, *env, *server.Server, cha
 			return &cmdutil.ExitError{Code: 2, Err: err}
 		}
 		srv.Handle("/audit", h)
-		if !f.scanner {
-			// The scanner serves /metrics from its registry; until the audit
-			// counters join it, they are served here alone.
-			srv.Handle("GET /metrics", wo.Metrics)
-		}
+		e.metrics.Register(wo.Metrics.Collect)
 		e.log.Info("audit webhook ready", "rules", len(det.Rules()), "client-ca", f.auditWebhookClientCA != "", "token", f.auditWebhookTokenFile != "")
 		return nil
 	}

@@ -96,8 +96,7 @@ func startScanner(f *flags) func(context.Context, *env, *server.Server, chan<- e
 			// allocates only when the cluster changes.
 			debug.SetGCPercent(scannerGCPercent)
 		}
-		reg := metrics.NewRegistry()
-		srv.Handle("GET /metrics", reg)
+		reg := e.metrics
 		ready := make(chan *watch.Scanner, 1)
 		var sc *watch.Scanner
 		srv.AddReadyCheck("scanner", func() error {

@@ -31,6 +31,7 @@ import (
 	"github.com/kubeharden/kubeharden/engine"
 	"github.com/kubeharden/kubeharden/internal/cli/cmdutil"
 	clidb "github.com/kubeharden/kubeharden/internal/cli/db"
+	"github.com/kubeharden/kubeharden/metrics"
 	kscan "github.com/kubeharden/kubeharden/scan"
 	"github.com/kubeharden/kubeharden/server"
 )
@@ -153,6 +154,10 @@ func newCommand(streams cmdutil.Streams, hk hooks) *cobra.Command {
 type env struct {
 	log  *slog.Logger
 	plan kscan.Plan
+	// metrics is the one registry served on GET /metrics (registered
+	// when a component adds a collector to it: the scanner, the audit
+	// webhook).
+	metrics *metrics.Registry
 
 	once sync.Once
 	eng  *engine.Engine
@@ -236,7 +241,10 @@ func run(ctx context.Context, streams cmdutil.Streams, f *flags, changed func(st
 	if err != nil {
 		return &cmdutil.ExitError{Code: 2, Err: err}
 	}
-	e := &env{log: log, plan: plan}
+	e := &env{log: log, plan: plan, metrics: metrics.NewRegistry()}
+	if f.scanner || f.auditWebhook {
+		srv.Handle("GET /metrics", e.metrics)
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	fatal := make(chan error, len(comps))
