@@ -21,6 +21,9 @@ import (
 type pki struct {
 	caCert     []byte // PEM
 	caCertFile string
+	// caKeyFile is the CA's key: the controller manager signs approved
+	// client-certificate CSRs with it (--cluster-signing-*-file).
+	caKeyFile string
 
 	servingCertFile string
 	servingKeyFile  string
@@ -38,6 +41,7 @@ type pki struct {
 func writePKI(dir string) (*pki, error) {
 	p := &pki{
 		caCertFile:      filepath.Join(dir, "ca.crt"),
+		caKeyFile:       filepath.Join(dir, "ca.key"),
 		servingCertFile: filepath.Join(dir, "apiserver.crt"),
 		servingKeyFile:  filepath.Join(dir, "apiserver.key"),
 		saKeyFile:       filepath.Join(dir, "sa.key"),
@@ -125,6 +129,7 @@ func writePKI(dir string) (*pki, error) {
 		data []byte
 	}{
 		{p.caCertFile, p.caCert},
+		{p.caKeyFile, ecKeyPEM(caKey)},
 		{p.servingCertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: servingDER})},
 		{p.servingKeyFile, ecKeyPEM(servingKey)},
 		{p.saKeyFile, ecKeyPEM(saKey)},

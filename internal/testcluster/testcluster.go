@@ -342,6 +342,8 @@ func (c *Cluster) startControllerManager(ctx context.Context, binDir string) err
 			"--use-service-account-credentials=false",
 			"--service-account-private-key-file=" + c.pki.saKeyFile,
 			"--root-ca-file=" + c.pki.caCertFile,
+			"--cluster-signing-cert-file=" + c.pki.caCertFile,
+			"--cluster-signing-key-file=" + c.pki.caKeyFile,
 			"--service-cluster-ip-range=" + serviceCIDR,
 			"--profiling=false",
 		}, filepath.Join(c.dir, "kube-controller-manager.log"))

@@ -80,11 +80,11 @@ import (
 //
 // Every identity switch is checked with a SelfSubjectReview. What the API
 // alone cannot show is asserted with a SelfSubjectAccessReview as the
-// identity instead: exec into a pod and nodes/proxy need a kubelet; the
-// certificate of an approved CSR is issued only by a controller manager
-// with --cluster-signing-cert-file, which the test cluster does not set
-// (the walk stops at an approved request for system:masters); a webhook or
-// PersistentVolume takes effect only with a webhook server or a node.
+// identity instead: exec into a pod and nodes/proxy need a kubelet; a
+// webhook or PersistentVolume takes effect only with a webhook server or a
+// node. A CSR is walked to the end: the test cluster's controller manager
+// signs approved requests with the cluster CA, and the walk goes on with
+// the issued certificate.
 //
 // Negative: an identity with harmless or resourceNames-limited rules, and
 // with impersonate on groups but on no user (which the API server refuses:
@@ -680,8 +680,7 @@ func (w *walker) hop(t *testing.T, cfg *rest.Config, h rbac.Edge) (*rest.Config,
 		return cfg, true
 
 	case strings.HasPrefix(h.Primitive, "sign a client certificate"):
-		w.csr(t, cs, h.To)
-		return nil, false
+		return w.csr(t, cs, h.To), true
 
 	case strings.HasPrefix(h.Primitive, "admission control"):
 		fail := admissionregistrationv1.Ignore
@@ -828,19 +827,21 @@ func (w *walker) clusterAdminAction(t *testing.T, cfg *rest.Config) {
 }
 
 // csr requests, as cs, a client certificate for sub (a user, or a member of
-// a group) and approves it. The API server refuses one for system:masters.
-func (w *walker) csr(t *testing.T, cs *kubernetes.Clientset, sub rbac.Subject) {
+// a group), approves it, waits for the controller manager to sign it, and
+// returns a configuration that authenticates with it as sub. The API server
+// refuses a request for system:masters.
+func (w *walker) csr(t *testing.T, cs *kubernetes.Clientset, sub rbac.Subject) *rest.Config {
 	t.Helper()
 	subject := pkix.Name{CommonName: sub.Name}
 	if sub.Kind == "Group" {
 		subject = pkix.Name{CommonName: "esc-member", Organization: []string{sub.Name}}
 	}
 	name := fmt.Sprintf("esc-%d", time.Now().UnixNano())
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
 	create := func(subject pkix.Name) (*certificatesv1.CertificateSigningRequest, error) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
 		der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: subject}, key)
 		if err != nil {
 			t.Fatal(err)
@@ -872,6 +873,23 @@ func (w *walker) csr(t *testing.T, cs *kubernetes.Clientset, sub rbac.Subject) {
 	if !ok {
 		t.Fatalf("CSR not approved: %+v", approved.Status)
 	}
+	var issued []byte
+	testcluster.WaitFor(t, "the controller manager to sign CSR "+name, func() bool {
+		got, err := w.admin.CertificatesV1().CertificateSigningRequests().Get(w.ctx, name, metav1.GetOptions{})
+		if err == nil {
+			issued = got.Status.Certificate
+		}
+		return len(issued) > 0
+	})
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := w.tc.AdminConfig()
+	cfg := &rest.Config{Host: admin.Host, TLSClientConfig: rest.TLSClientConfig{CAData: admin.TLSClientConfig.CAData, CAFile: admin.TLSClientConfig.CAFile,
+		CertData: issued, KeyData: pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})}}
+	w.expectIdentity(t, cfg, sub)
+	return cfg
 }
 
 // deniedEverything checks that the attacker of ns, for which no path is
