@@ -82,7 +82,7 @@ func Default(c *Component, name string) (string, bool) {
 			return "10255", true
 		case "streaming-connection-idle-timeout":
 			return "4h0m0s", true
-		case "make-iptables-util-chains":
+		case "make-iptables-util-chains", "enable-debugging-handlers":
 			return "true", true
 		case "protect-kernel-defaults", "rotate-certificates", "rotate-server-certificates", "seccomp-default":
 			return "false", true

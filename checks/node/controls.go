@@ -21,11 +21,19 @@ var sections = []struct{ id, title string }{
 	{"4.1", "Worker Node Configuration Files"},
 	{"4.2", "Kubelet"},
 	{"4.3", "kube-proxy"},
+	{Extra, "Beyond the benchmark"},
 }
 
+// Extra is the framework and the section of the controls of checks that
+// no CIS Benchmark item covers: their ID is the check's ID.
+const Extra = "kubeharden"
+
 // SectionOf returns the section of a recommendation ID (1.2.15 is in 1.2,
-// 2.3 in 2).
+// 2.3 in 2); a check ID (a control beyond the benchmark) is in Extra.
 func SectionOf(id string) string {
+	if id == "" || id[0] < '0' || id[0] > '9' {
+		return Extra
+	}
 	if strings.HasPrefix(id, "2.") {
 		return "2"
 	}
@@ -55,6 +63,9 @@ func Controls(checks []*check.Check, comps []*nodeconf.Component) []report.Contr
 		}
 		ctl := report.Control{Framework: string(check.CIS), ID: r.cis, Title: check.CISTitle(r.cis), Type: "automated",
 			Component: r.component, Check: c.ID}
+		if r.cis == "" {
+			ctl.Framework, ctl.ID, ctl.Title = Extra, c.ID, r.control
+		}
 		if r.manual {
 			ctl.Type = "manual"
 		}
@@ -80,8 +91,15 @@ func Controls(checks []*check.Check, comps []*nodeconf.Component) []report.Contr
 	return out
 }
 
-// lessID orders recommendation IDs numerically (1.2.9 before 1.2.10).
+// lessID orders recommendation IDs numerically (1.2.9 before 1.2.10),
+// and the check IDs of controls beyond the benchmark after them, by name.
 func lessID(a, b string) bool {
+	if ea, eb := SectionOf(a) == Extra, SectionOf(b) == Extra; ea || eb {
+		if ea && eb {
+			return a < b
+		}
+		return eb
+	}
 	as, bs := strings.Split(a, "."), strings.Split(b, ".")
 	for i := 0; i < len(as) && i < len(bs); i++ {
 		x, _ := strconv.Atoi(as[i])

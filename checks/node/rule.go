@@ -38,17 +38,23 @@ type Outcome struct {
 // node (for items comparing two components, such as 2.7).
 type evalFunc func(c *nodeconf.Component, peers []*nodeconf.Component) Outcome
 
-// rule is what binds a check to its benchmark item and component.
+// rule is what binds a check to its benchmark item and component. cis
+// is empty for a check beyond the benchmark (addExtra): it is judged the
+// same way, and its control has framework "kubeharden" and the check's ID.
 type rule struct {
 	component string
 	cis       string
-	manual    bool
-	eval      evalFunc
+	// control is the title of the control of a check beyond the
+	// benchmark, phrased as a recommendation.
+	control string
+	manual  bool
+	eval    evalFunc
 }
 
 var rules = map[*check.Check]*rule{}
 
-// Rule describes a node check.
+// Rule describes a node check; CIS is empty for a check that no CIS
+// Benchmark v1.12 item covers.
 type Rule struct {
 	Component string
 	CIS       string
@@ -97,14 +103,29 @@ type meta struct {
 // add registers a check for one component and benchmark item. Manual
 // items are reported at info severity: they are warnings to review.
 func add(m meta, component, cis string, eval evalFunc) *check.Check {
-	manual := check.CISManual(cis)
+	return register(m, component, cis, check.CISManual(cis),
+		[]check.Ref{{Framework: check.CIS, ID: cis, Title: check.CISTitle(cis)}}, eval)
+}
+
+// addExtra registers a node check that no CIS Benchmark v1.12 item
+// covers (kubelet lock-down and TLS settings the benchmark left out),
+// with its framework references. A manual one is a warning to review,
+// never a failure, like a Manual benchmark item.
+// control is the control's title, phrased as a recommendation.
+func addExtra(m meta, control, component string, manual bool, refs []check.Ref, eval evalFunc) *check.Check {
+	c := register(m, component, "", manual, refs, eval)
+	rules[c].control = control
+	return c
+}
+
+func register(m meta, component, cis string, manual bool, refs []check.Ref, eval evalFunc) *check.Check {
 	sev := m.sev
 	if manual {
 		sev = check.Info
 	}
 	c := &check.Check{
 		ID: m.id, Title: m.title, Severity: sev,
-		Refs:        []check.Ref{{Framework: check.CIS, ID: cis, Title: check.CISTitle(cis)}},
+		Refs:        refs,
 		Description: m.description,
 		Remediation: m.remediation,
 		Kinds:       []*kinds.Type{kinds.NodeComponent},

@@ -37,7 +37,10 @@ networking:
 `
 
 // kubeadmHardened is the same cluster with the benchmark's flags set
-// through the ClusterConfiguration, as an operator would.
+// through the ClusterConfiguration, as an operator would, and the settings
+// of the checks beyond the benchmark: etcd's cipher suites (extraArgs) and
+// the kubelet's protectKernelDefaults (a KubeletConfiguration document,
+// which kubeadm writes to /var/lib/kubelet/config.yaml).
 const kubeadmHardened = kubeadmInit + `apiServer:
   extraArgs:
   - {name: kubelet-certificate-authority, value: /etc/kubernetes/pki/ca.crt}
@@ -59,6 +62,14 @@ controllerManager:
 scheduler:
   extraArgs:
   - {name: profiling, value: "false"}
+etcd:
+  local:
+    extraArgs:
+    - {name: cipher-suites, value: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"}
+---
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+protectKernelDefaults: true
 `
 
 // The packaged kubelet unit and kubeadm drop-in (kubernetes/release
@@ -207,6 +218,15 @@ func TestKubeadmDefault(t *testing.T) {
 		"4.1.9",  // kubeadm writes /var/lib/kubelet/config.yaml 0644
 	})
 	noManualFails(t, rep)
+	// Beyond the benchmark, listed apart: kubeadm leaves the kubelet's
+	// protectKernelDefaults false and etcd's --cipher-suites unset, and the
+	// debugging handlers on (a warning to review, never a failure).
+	equal(t, "kubeharden failures of a default kubeadm control plane", extras(rep, "fail"),
+		[]string{"etcd-cipher-suites", "kubelet-protect-kernel-defaults"})
+	equal(t, "kubeharden warnings of a default kubeadm control plane", extras(rep, "manual"), []string{"kubelet-debugging-handlers"})
+	if c := control(t, rep, "etcd-cipher-suites"); c.Source != nil && c.Source.Kind != "default" {
+		t.Errorf("etcd-cipher-suites source = %+v, want none (the flag is not in kubeadm's etcd.yaml)", c.Source)
+	}
 	if len(rep.Components) != 5 {
 		t.Errorf("components = %+v, want the four static pods and the kubelet", rep.Components)
 	}
@@ -243,6 +263,18 @@ func TestKubeadmHardened(t *testing.T) {
 	code, _, rep := run(t, "--root", dir, "--proc", "none", "-o", "json", "--fail-on", "low")
 	equal(t, "automated failures of the hardened kubeadm control plane", automatedFails(rep), nil)
 	noManualFails(t, rep)
+	equal(t, "kubeharden failures of the hardened kubeadm control plane", extras(rep, "fail"), nil)
+	equal(t, "kubeharden passes of the hardened kubeadm control plane", extras(rep, "pass"),
+		[]string{"etcd-cipher-suites", "kubelet-protect-kernel-defaults"})
+	// The debugging handlers stay on: turning them off breaks kubectl exec
+	// and logs, so the hardened node keeps the warning.
+	equal(t, "kubeharden warnings of the hardened kubeadm control plane", extras(rep, "manual"), []string{"kubelet-debugging-handlers"})
+	if c := control(t, rep, "kubelet-protect-kernel-defaults"); c.Source == nil || !strings.HasSuffix(c.Source.File, "/var/lib/kubelet/config.yaml") {
+		t.Errorf("kubelet-protect-kernel-defaults source = %+v, want /var/lib/kubelet/config.yaml", c.Source)
+	}
+	if c := control(t, rep, "etcd-cipher-suites"); c.Source == nil || !strings.HasSuffix(c.Source.File, "/etc/kubernetes/manifests/etcd.yaml") {
+		t.Errorf("etcd-cipher-suites source = %+v, want etcd's manifest", c.Source)
+	}
 	if code != 0 {
 		t.Errorf("exit %d, want 0", code)
 	}

@@ -84,10 +84,21 @@ func TestLiveProcesses(t *testing.T) {
 		"1.2.5": "fail", "1.2.16": "fail", "1.2.23": "fail", "1.2.26": "fail", "1.2.30": "fail",
 		"1.2.6": "pass", "1.2.7": "pass", "1.2.8": "pass", "1.2.14": "pass", "1.2.15": "pass",
 		"1.2.22": "pass", "1.2.24": "pass", "1.2.25": "pass",
+		// No AlwaysAdmit; ServiceAccount and NamespaceLifecycle on by
+		// default beside --enable-admission-plugins=NodeRestriction;
+		// --service-account-lookup at its default (true).
+		"1.2.10": "pass", "1.2.12": "pass", "1.2.13": "pass", "1.2.21": "pass",
+		// --tls-min-version=VersionTLS12 passes, but no --tls-cipher-suites:
+		// a Manual item left for review.
+		"1.2.29": "manual",
+
 		"2.1": "fail", "2.2": "fail", // etcd serves plain HTTP to anyone
 		"2.3": "pass", "2.4": "not-applicable", // one member, no peer TLS
 		"1.1.11": "pass",           // etcd creates its data directory 0700
 		"1.3.2":  "not-applicable", // the controller manager's command line was not given
+
+		// etcd serves no TLS at all: its cipher suites are not judged.
+		"etcd-cipher-suites": "not-applicable",
 	}
 	for id, status := range want {
 		ctl := control(t, rep, id)
@@ -100,6 +111,14 @@ func TestLiveProcesses(t *testing.T) {
 	}
 	if c := control(t, rep, "1.2.2"); c.Source == nil || c.Source.Kind != "process" || c.Source.PID != apiPID {
 		t.Errorf("1.2.2 source = %+v, want process %d", c.Source, apiPID)
+	}
+	if c := control(t, rep, "1.2.29"); !strings.Contains(c.Actual, "--tls-cipher-suites is not set") {
+		t.Errorf("1.2.29 actual = %q, want the unset cipher suites (the harness's --tls-min-version=VersionTLS12 complies)", c.Actual)
+	}
+	for _, id := range []string{"1.2.24", "1.2.25"} {
+		if c := control(t, rep, id); c.Source == nil || c.Source.Kind != "process" || c.Source.PID != apiPID {
+			t.Errorf("%s source = %+v, want the harness's flag in process %d", id, c.Source, apiPID)
+		}
 	}
 
 	// Over the real /proc, the components are found as processes too.

@@ -73,16 +73,29 @@ func run(t *testing.T, args ...string) (int, string, *jsonReport) {
 	return code, out.String(), rep
 }
 
-// statuses returns the IDs of the controls with the given status and type
-// ("" for any type), sorted.
+// statuses returns the IDs of the CIS controls with the given status and
+// type ("" for any type), sorted.
 func statuses(rep *jsonReport, status, typ string) []string {
 	var ids []string
 	for _, c := range rep.Controls {
-		if c.Status == status && (typ == "" || c.Type == typ) {
+		if c.Framework == "CIS" && c.Status == status && (typ == "" || c.Type == typ) {
 			ids = append(ids, c.ID)
 		}
 	}
 	sort.Slice(ids, func(i, j int) bool { return lessID(ids[i], ids[j]) })
+	return ids
+}
+
+// extras returns the IDs (check IDs) of the controls beyond the benchmark
+// (framework "kubeharden") with the given status, sorted.
+func extras(rep *jsonReport, status string) []string {
+	var ids []string
+	for _, c := range rep.Controls {
+		if c.Framework == "kubeharden" && c.Status == status {
+			ids = append(ids, c.ID)
+		}
+	}
+	sort.Strings(ids)
 	return ids
 }
 
@@ -140,6 +153,15 @@ func TestK3sServer(t *testing.T) {
 	equal(t, "not applicable", statuses(rep, report.ControlNotApplicable, ""), []string{
 		"1.1.1", "1.1.2", "1.1.3", "1.1.4", "1.1.5", "1.1.6", "1.1.7", "1.1.8", "1.1.11", "1.1.12",
 		"1.2.23", "1.2.26", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7", "4.2.10"})
+	// Beyond the benchmark: config.yaml's protect-kernel-defaults passes,
+	// the debugging handlers are on (a warning), no etcd to judge.
+	equal(t, "kubeharden failures", extras(rep, report.ControlFail), nil)
+	equal(t, "kubeharden not applicable", extras(rep, report.ControlNotApplicable), []string{"etcd-cipher-suites"})
+	equal(t, "kubeharden manual", extras(rep, report.ControlManual), []string{"kubelet-debugging-handlers"})
+	if c := control(t, rep, "kubelet-protect-kernel-defaults"); c.Status != report.ControlPass || c.Source == nil ||
+		!strings.HasSuffix(c.Source.File, "/etc/rancher/k3s/config.yaml") || c.Source.Line != 2 {
+		t.Errorf("kubelet-protect-kernel-defaults = %+v, want pass from config.yaml line 2", c)
+	}
 	c := control(t, rep, "1.2.16")
 	if c.Source == nil || c.Source.Kind != "config" || !strings.HasSuffix(c.Source.File, "/etc/rancher/k3s/config.yaml") || c.Source.Line != 5 {
 		t.Errorf("1.2.16 source = %+v, want config.yaml line 5", c.Source)
@@ -164,6 +186,8 @@ func TestK3sServerBroken(t *testing.T) {
 	equal(t, "automated failures", automatedFails(rep), []string{
 		"1.1.13", "1.2.6", "1.2.7", "1.2.8", "1.2.15", "1.2.16", "1.2.17", "1.2.18", "1.2.19", "1.2.30", "4.2.1", "4.2.2"})
 	noManualFails(t, rep)
+	// The broken config.yaml drops protect-kernel-defaults.
+	equal(t, "kubeharden failures", extras(rep, report.ControlFail), []string{"kubelet-protect-kernel-defaults"})
 	if c := control(t, rep, "1.2.1"); c.Status != report.ControlManual {
 		t.Errorf("1.2.1 (Manual) with --anonymous-auth=true is %s, want manual", c.Status)
 	}
@@ -190,6 +214,12 @@ func TestRKE2Server(t *testing.T) {
 	equal(t, "automated failures", automatedFails(rep), nil)
 	noManualFails(t, rep)
 	equal(t, "not applicable", statuses(rep, report.ControlNotApplicable, ""), []string{"4.1.9", "4.1.10", "4.2.10"})
+	// etcd's configuration file names no cipher suites; config.yaml sets
+	// protect-kernel-defaults.
+	equal(t, "kubeharden failures", extras(rep, report.ControlFail), []string{"etcd-cipher-suites"})
+	if c := control(t, rep, "etcd-cipher-suites"); c.Component != "etcd" || c.Title == "" || c.Check != "etcd-cipher-suites" || c.Remediation == "" {
+		t.Errorf("etcd-cipher-suites control = %+v", c)
+	}
 	// etcd's settings come from its --config-file.
 	c := control(t, rep, "2.2")
 	if c.Status != report.ControlPass || c.Source == nil || c.Source.Key != "client-transport-security.client-cert-auth" {
@@ -209,7 +239,15 @@ func TestWorkerOnly(t *testing.T) {
 	_, _, rep := run(t, "--root", root(t, "kubeadm-worker"), "--proc", "none", "-o", "json")
 	equal(t, "automated failures", automatedFails(rep), nil)
 	noManualFails(t, rep)
+	// Beyond the benchmark: the worker's kubelet is judged, etcd is not
+	// there.
+	equal(t, "kubeharden failures", extras(rep, report.ControlFail), []string{"kubelet-protect-kernel-defaults"})
+	equal(t, "kubeharden not applicable", extras(rep, report.ControlNotApplicable), []string{"etcd-cipher-suites"})
+	equal(t, "kubeharden manual", extras(rep, report.ControlManual), []string{"kubelet-debugging-handlers"})
 	for _, c := range rep.Controls {
+		if c.Framework != "CIS" {
+			continue
+		}
 		controlPlane := !strings.HasPrefix(c.ID, "4.")
 		if controlPlane && c.Status != report.ControlNotApplicable {
 			t.Errorf("%s on a worker is %s, want not-applicable", c.ID, c.Status)
@@ -239,6 +277,12 @@ func TestWorkerOnly(t *testing.T) {
 	if len(rep.Sections) == 0 || rep.Sections[0].Section != "1.1" {
 		t.Errorf("sections = %+v", rep.Sections)
 	}
+	// The controls beyond the benchmark are counted in a section of their
+	// own, after the benchmark's.
+	last := rep.Sections[len(rep.Sections)-1]
+	if last.Section != "kubeharden" || last.Fail != 1 || last.Manual != 1 || last.NotApplicable != 1 || last.Pass != 0 {
+		t.Errorf("last section = %+v, want kubeharden with 1 fail, 1 manual, 1 not-applicable", last)
+	}
 }
 
 func TestNoComponentIsAnError(t *testing.T) {
@@ -262,7 +306,9 @@ func TestBadConfigFileIsAnInputError(t *testing.T) {
 func TestTableReadsLikeABenchmark(t *testing.T) {
 	_, out, _ := run(t, "--root", root(t, "k3s-server", "k3s-server-broken"), "--proc", "none")
 	for _, want := range []string{"CIS Kubernetes Benchmark v1.12", "(k3s node)", "1.2 API Server",
-		"[FAIL] 1.2.15", "set in:   /etc/rancher/k3s/config.yaml:3 (config)", "[WARN] 1.2.1 ", "[N/A ] 2.1 ", "Summary", "total"} {
+		"[FAIL] 1.2.15", "set in:   /etc/rancher/k3s/config.yaml:3 (config)", "[WARN] 1.2.1 ", "[N/A ] 2.1 ",
+		"\nkubeharden Beyond the benchmark\n", "[FAIL] kubelet-protect-kernel-defaults Ensure that the kubelet's protectKernelDefaults is set to true [kubelet]",
+		"[N/A ] etcd-cipher-suites ", "Summary", "total"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table output lacks %q:\n%s", want, out)
 		}
