@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,10 +23,19 @@ type Usage struct {
 	Subject string
 	// scopes: namespace ("" for the cluster) → permission → names, or
 	// nil when some request did not name its object.
-	scopes   map[string]map[perm]*names
-	urls     map[[2]string]bool // verb, non-resource URL
-	seen     map[string]bool    // auditIDs counted
+	scopes map[string]map[perm]*names
+	urls   map[[2]string]bool // verb, non-resource URL
+	seen   map[string]bool    // auditIDs counted
+	// Requests counts the subject's authorized requests.
 	Requests int
+	// Groups are the groups the subject's events gave it, sorted (at
+	// most 256: the RBAC bindings of a user's groups apply to it).
+	Groups []string
+	// Events counts every event observed, of any identity, and First and
+	// Last are the earliest and latest stage timestamps among them: the
+	// window the usage was observed in.
+	Events      int
+	First, Last time.Time
 }
 
 type perm struct{ group, resource, verb string }
@@ -43,6 +53,15 @@ func NewUsage(subject string) *Usage {
 // Observe counts the event if it is an authorized request of the
 // subject (once per auditID).
 func (u *Usage) Observe(e *Event) {
+	u.Events++
+	if t, err := time.Parse(time.RFC3339Nano, e.StageTimestamp); err == nil {
+		if u.First.IsZero() || t.Before(u.First) {
+			u.First = t
+		}
+		if t.After(u.Last) {
+			u.Last = t
+		}
+	}
 	if e.Subject().Username != u.Subject || !e.Allowed() || e.Stage == "RequestReceived" {
 		return
 	}
@@ -55,6 +74,11 @@ func (u *Usage) Observe(e *Event) {
 		}
 	}
 	u.Requests++
+	for _, g := range e.Subject().Groups {
+		if i, found := slices.BinarySearch(u.Groups, g); !found && len(u.Groups) < 256 {
+			u.Groups = slices.Insert(u.Groups, i, g)
+		}
+	}
 	if e.ObjectRef == nil || e.ObjectRef.Resource == "" {
 		u.urls[[2]string{e.Verb, pathOf(e.RequestURI)}] = true
 		return
@@ -221,4 +245,94 @@ func resourceMatches(rule, used string) bool {
 		return found && usedSub == sub
 	}
 	return false
+}
+
+// Unused returns the permissions rule grants in namespace ("" for a
+// rule bound cluster-wide: every namespace and cluster-scoped resources)
+// that no observed request used: one per verb, resource and resource name,
+// as "VERB RESOURCE[.GROUP] [NAME]", or per verb and non-resource URL, as
+// "VERB URL". Wildcards stay as the rule writes them: a "*" is one
+// permission, used when any request it covers was made. Non-resource URLs
+// count only cluster-wide, as RBAC grants them only there.
+func (u *Usage) Unused(namespace string, rule *rbacv1.PolicyRule) []string {
+	var out []string
+	for _, verb := range rule.Verbs {
+		if namespace == "" {
+			for _, url := range rule.NonResourceURLs {
+				if !u.UsedURL(url, verb) {
+					out = append(out, verb+" "+url)
+				}
+			}
+		}
+		for _, g := range rule.APIGroups {
+			for _, res := range rule.Resources {
+				what := verb + " " + qualified(res, g)
+				if len(rule.ResourceNames) == 0 {
+					if !u.Used(namespace, g, res, verb, nil) {
+						out = append(out, what)
+					}
+					continue
+				}
+				for _, n := range rule.ResourceNames {
+					if !u.Used(namespace, g, res, verb, []string{n}) {
+						out = append(out, what+" "+n)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Covered returns the observed permissions rule allows in namespace (as
+// Unused scopes it), sorted, as "VERB RESOURCE[.GROUP] [NAME]" (names
+// only where the rule lists them) and "VERB URL".
+func (u *Usage) Covered(namespace string, rule *rbacv1.PolicyRule) []string {
+	seen := map[string]bool{}
+	match := func(list []string, x string) bool { return slices.Contains(list, "*") || slices.Contains(list, x) }
+	for ns, scope := range u.scopes {
+		if namespace != "" && ns != namespace {
+			continue
+		}
+		for p, n := range scope {
+			if !match(rule.Verbs, p.verb) || !match(rule.APIGroups, p.group) || !slices.ContainsFunc(rule.Resources, func(r string) bool { return resourceMatches(r, p.resource) }) {
+				continue
+			}
+			what := p.verb + " " + qualified(p.resource, p.group)
+			if len(rule.ResourceNames) == 0 {
+				seen[what] = true
+				continue
+			}
+			for _, x := range rule.ResourceNames {
+				if n.set[x] {
+					seen[what+" "+x] = true
+				}
+			}
+		}
+	}
+	if namespace == "" {
+		for k := range u.urls {
+			if !match(rule.Verbs, k[0]) {
+				continue
+			}
+			for _, pattern := range rule.NonResourceURLs {
+				if pattern == "*" || pattern == k[1] || strings.HasSuffix(pattern, "*") && strings.HasPrefix(k[1], strings.TrimSuffix(pattern, "*")) {
+					seen[k[0]+" "+k[1]] = true
+				}
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for k := range seen {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func qualified(resource, group string) string {
+	if group == "" {
+		return resource
+	}
+	return resource + "." + group
 }

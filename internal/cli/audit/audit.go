@@ -53,7 +53,7 @@ func NewCommand(streams cmdutil.Streams, version string) *cobra.Command {
 		Short: "Audit logging: lint the API server's audit policy, detect attacks in its audit events",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newPolicy(streams, version), newEvents(streams), newRBAC(streams))
+	cmd.AddCommand(newPolicy(streams, version), newEvents(streams), newRBAC(streams, version))
 	return cmd
 }
 

@@ -10,11 +10,10 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeharden/kubeharden/auditevent"
+	"github.com/kubeharden/kubeharden/check"
 	"github.com/kubeharden/kubeharden/internal/cli/cmdutil"
-	"github.com/kubeharden/kubeharden/rbac"
-	"github.com/kubeharden/kubeharden/source"
-	"github.com/kubeharden/kubeharden/source/cluster"
-	"github.com/kubeharden/kubeharden/source/manifest"
+	"github.com/kubeharden/kubeharden/render"
+	"github.com/kubeharden/kubeharden/report"
 )
 
 type rbacFlags struct {
@@ -23,9 +22,11 @@ type rbacFlags struct {
 	files               []string
 	cluster             bool
 	kubeconfig, context string
+	output, failOn      string
+	color               string
 }
 
-func newRBAC(streams cmdutil.Streams) *cobra.Command {
+func newRBAC(streams cmdutil.Streams, version string) *cobra.Command {
 	f := &rbacFlags{}
 	cmd := &cobra.Command{
 		Use:   "rbac FILE|DIR|-... (--user NAME | --serviceaccount NS:NAME)",
@@ -37,12 +38,17 @@ func newRBAC(streams cmdutil.Streams) *cobra.Command {
 			"user. resourceNames are set only where every request named the object (never for create,\n" +
 			"list, watch and deletecollection, which RBAC cannot restrict by name).\n\n" +
 			"Given the identity's current RBAC (-f FILE... or --cluster), the permissions it holds but\n" +
-			"never used in the window follow, one per line, as YAML comments (\"# unused: ...\"); what the\n" +
-			"bootstrap policy grants every identity (discovery, self-reviews) is left out.\n\n" +
-			"Exit codes: 0 roles printed; 2 usage or input errors, or no request of the identity.",
+			"never used in the window are findings of check audit-rbac-unused-permission (low), one per\n" +
+			"rule of a Role or ClusterRole bound to it that grants some (or has a wildcard), located at\n" +
+			"the rule and naming the binding and the window of events. With -o yaml (the default) they\n" +
+			"follow the roles as comments (\"# unused: ...\"); -o table, json, sarif or junit prints them\n" +
+			"as scan's report. What the bootstrap policy grants every identity (discovery, self-reviews)\n" +
+			"is left out.\n\n" +
+			"Exit codes: 0 done, nothing at or above --fail-on; 1 unused-permission findings at or above\n" +
+			"--fail-on; 2 usage or input errors, or no request of the identity.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runRBAC(cmd.Context(), streams, f, args)
+			return runRBAC(cmd.Context(), streams, version, f, args)
 		},
 	}
 	fl := cmd.Flags()
@@ -53,10 +59,13 @@ func newRBAC(streams cmdutil.Streams) *cobra.Command {
 	fl.BoolVar(&f.cluster, "cluster", false, "read the identity's current RBAC from the live cluster, to report unused permissions")
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "with --cluster, the kubeconfig file")
 	fl.StringVar(&f.context, "context", "", "with --cluster, the kubeconfig context")
+	fl.StringVarP(&f.output, "output", "o", "yaml", "output format: yaml (the least roles), or the unused permissions as "+strings.Join(formatNames(), ", "))
+	fl.StringVar(&f.failOn, "fail-on", "none", "exit 1 when an unused-permission finding at or above this severity is reported (none: never)")
+	fl.StringVar(&f.color, "color", "auto", "colour the table output: auto (only on a terminal), always, never")
 	return cmd
 }
 
-func runRBAC(ctx context.Context, streams cmdutil.Streams, f *rbacFlags, args []string) error {
+func runRBAC(ctx context.Context, streams cmdutil.Streams, version string, f *rbacFlags, args []string) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -70,6 +79,25 @@ func runRBAC(ctx context.Context, streams cmdutil.Streams, f *rbacFlags, args []
 			return cmdutil.Usage("--serviceaccount must be NAMESPACE:NAME, not %q", f.serviceAccount)
 		}
 		subject = "system:serviceaccount:" + ns + ":" + name
+	}
+	format, ok := formats[f.output]
+	if !ok && f.output != "yaml" {
+		return cmdutil.Usage("-o must be yaml or one of %s, not %q", strings.Join(formatNames(), ", "), f.output)
+	}
+	withRBAC := len(f.files) > 0 || f.cluster
+	if format != nil && !withRBAC {
+		return cmdutil.Usage("-o %s reports the unused permissions: give the identity's current RBAC with -f FILE... or --cluster", f.output)
+	}
+	var threshold check.Severity
+	if f.failOn != "none" && f.failOn != "" {
+		var err error
+		if threshold, err = check.ParseSeverity(f.failOn); err != nil {
+			return cmdutil.Usage("--fail-on: %v (or none)", err)
+		}
+	}
+	color, err := cmdutil.Color(f.color, streams.Out)
+	if err != nil {
+		return err
 	}
 	name := f.name
 	if name == "" {
@@ -107,7 +135,43 @@ func runRBAC(ctx context.Context, streams cmdutil.Streams, f *rbacFlags, args []
 	if u.Requests == 0 {
 		return &cmdutil.ExitError{Code: 2, Err: fmt.Errorf("no authorized request by %s in %s", subject, strings.Join(args, ", "))}
 	}
-	fmt.Fprintf(streams.Out, "# The least RBAC for %s: what it did in %d authorized requests.\n", subject, u.Requests)
+	var rep *report.Report
+	if withRBAC {
+		objs, err := readRBAC(ctx, streams, f)
+		if err != nil {
+			return err
+		}
+		rep = unusedReport(objs, u)
+	}
+	if format != nil {
+		if err := format(streams.Out, rep, render.Options{Color: color, ToolVersion: version}); err != nil {
+			return fmt.Errorf("writing report: %w", err)
+		}
+	} else if err := writeRoles(streams, u, name, rep); err != nil {
+		return err
+	}
+	if rep != nil {
+		for _, e := range rep.Errors {
+			if format == nil {
+				bad(fmt.Errorf("%s", e.Error()))
+			} else {
+				errs++
+			}
+		}
+	}
+	switch {
+	case errs > 0:
+		return &cmdutil.ExitError{Code: 2}
+	case rep != nil && threshold > 0 && rep.CountAtLeast(threshold) > 0:
+		return &cmdutil.ExitError{Code: 1}
+	}
+	return nil
+}
+
+// writeRoles prints the least roles as YAML and, given a report, its
+// findings as comments.
+func writeRoles(streams cmdutil.Streams, u *auditevent.Usage, name string, rep *report.Report) error {
+	fmt.Fprintf(streams.Out, "# The least RBAC for %s: what it did in %d authorized requests.\n", u.Subject, u.Requests)
 	for i, o := range u.Roles(name) {
 		b, err := yaml.Marshal(o)
 		if err != nil {
@@ -118,89 +182,19 @@ func runRBAC(ctx context.Context, streams cmdutil.Streams, f *rbacFlags, args []
 		}
 		streams.Out.Write(b)
 	}
-	if len(f.files) > 0 || f.cluster {
-		unused, err := unusedPermissions(ctx, streams, f, u)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(streams.Out, "# %d permissions held by %s and never used in these events:\n", len(unused), subject)
-		for _, l := range unused {
-			fmt.Fprintf(streams.Out, "# unused: %s\n", l)
-		}
+	if rep == nil {
+		return nil
 	}
-	if errs > 0 {
-		return &cmdutil.ExitError{Code: 2}
+	fmt.Fprintf(streams.Out, "# %d rules grant %s permissions it never used (%s):\n", len(rep.Findings), u.Subject, UnusedPermission.ID)
+	for _, f := range rep.Findings {
+		where := f.Object.Ref.String()
+		if l := f.Loc(); l.File != "" {
+			where = fmt.Sprintf("%s:%d %s", l.File, l.Line, where)
+		}
+		fmt.Fprintf(streams.Out, "# unused: %s: %s\n", where, f.Message)
+	}
+	for _, n := range rep.Notices {
+		fmt.Fprintf(streams.Out, "# notice: %s\n", n.Message)
 	}
 	return nil
-}
-
-// bootstrapOnly reports whether a rule comes only from the API server's
-// bootstrap bindings of system: roles (ClusterRoleBinding/system:x →
-// ClusterRole/system:x), which every authenticated identity holds.
-func bootstrapOnly(via []string) bool {
-	for _, v := range via {
-		if !strings.HasPrefix(v, "ClusterRoleBinding/system:") || !strings.Contains(v, "ClusterRole/system:") {
-			return false
-		}
-	}
-	return len(via) > 0
-}
-
-// unusedPermissions lists what the identity's current RBAC grants that no
-// observed request used: one line per verb and resource (or URL), with
-// the scope and the bindings that grant it.
-func unusedPermissions(ctx context.Context, streams cmdutil.Streams, f *rbacFlags, u *auditevent.Usage) ([]string, error) {
-	var src source.Source
-	if f.cluster {
-		src = cluster.Source{Options: cluster.Options{Kubeconfig: f.kubeconfig, Context: f.context}}
-	} else {
-		src = manifest.Source{Loader: &manifest.Loader{Stdin: streams.In}, Paths: f.files}
-	}
-	col := rbac.NewCollector()
-	if err := src.Read(ctx, col); err != nil {
-		return nil, &cmdutil.ExitError{Code: 2, Err: err}
-	}
-	if len(col.Errors) > 0 {
-		return nil, &cmdutil.ExitError{Code: 2, Err: fmt.Errorf("reading the RBAC objects: %v", col.Errors[0])}
-	}
-	user := rbac.User{Name: u.Subject, Groups: []string{"system:authenticated"}}
-	if ns, name, ok := rbac.SplitServiceAccount(u.Subject); ok {
-		user = rbac.ServiceAccountUser(ns, name)
-	}
-	scopes, _ := col.Set.AccessOf(user)
-	var out []string
-	for _, sc := range scopes {
-		where := "cluster-wide"
-		if sc.Namespace != "" {
-			where = "in namespace " + sc.Namespace
-		}
-		for _, r := range sc.Rules {
-			if bootstrapOnly(r.Via) {
-				continue // what the bootstrap policy gives every identity (discovery, self-reviews)
-			}
-			via := strings.Join(r.Via, ", ")
-			for _, verb := range r.Verbs {
-				for _, url := range r.NonResourceURLs {
-					if !u.UsedURL(url, verb) {
-						out = append(out, fmt.Sprintf("%s %s %s (via %s)", verb, url, where, via))
-					}
-				}
-				for _, g := range r.APIGroups {
-					for _, res := range r.Resources {
-						if !u.Used(sc.Namespace, g, res, verb, r.ResourceNames) {
-							what := res
-							if g != "" {
-								what += "." + g
-							}
-							if len(r.ResourceNames) > 0 {
-								what += " " + strings.Join(r.ResourceNames, ",")
-							}
-							out = append(out, fmt.Sprintf("%s %s %s (via %s)", verb, what, where, via))
-						}
-					}
-				}
-			}
-		}
-	}
-	return out, nil
 }

@@ -2,8 +2,11 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -87,24 +90,66 @@ func TestAuditRBACOnRealAPIServer(t *testing.T) {
 	if out.code != 0 {
 		t.Fatalf("audit rbac: exit %d\n%s", out.code, out.stderr)
 	}
-	// With the worker's current RBAC, what it holds and never used.
-	unused := run(t, "", "rbac", logFile, "--serviceaccount", ns+":worker", "--cluster", "--kubeconfig", c.KubeconfigPath(testcluster.Admin))
-	if unused.code != 0 {
-		t.Fatalf("audit rbac --cluster: exit %d\n%s", unused.code, unused.stderr)
+	// With the worker's current RBAC, what it holds and never used: findings
+	// at the rules of the roles its bindings name.
+	kubeconfig := c.KubeconfigPath(testcluster.Admin)
+	unused := run(t, "", "rbac", logFile, "--serviceaccount", ns+":worker", "--cluster", "--kubeconfig", kubeconfig, "-o", "json", "--fail-on", "low")
+	if unused.code != 1 {
+		t.Fatalf("audit rbac --cluster -o json --fail-on low: exit %d, want 1 (unused permissions)\n%s", unused.code, unused.stderr)
 	}
-	for _, want := range []string{"# unused: delete configmaps in namespace rbac-least (via", "# unused: list nodes cluster-wide (via ClusterRoleBinding/rbac-least-ns-reader",
-		"# unused: get namespaces cluster-wide"} {
-		if !strings.Contains(unused.stdout, want) {
-			t.Errorf("unused permissions lack %q:\n%s", want, unused.stdout)
+	var rep struct {
+		Findings []struct {
+			Check    string
+			Severity string
+			Object   struct{ Kind, Name string }
+			Message  string
 		}
 	}
-	if strings.Contains(unused.stdout, "system:basic-user") {
-		t.Errorf("the bootstrap policy's grants are listed:\n%s", unused.stdout)
+	if err := json.Unmarshal([]byte(unused.stdout), &rep); err != nil {
+		t.Fatalf("-o json: %v\n%s", err, unused.stdout)
 	}
-	for _, used := range []string{"# unused: get configmaps in namespace rbac-least", "# unused: list namespaces cluster-wide", "# unused: update configmaps in namespace rbac-least", "# unused: get secrets in namespace rbac-least"} {
-		if strings.Contains(unused.stdout, used+" ") {
+	// unusedOf is the permissions a finding lists, by role and binding.
+	unusedOf := map[string][]string{}
+	for _, f := range rep.Findings {
+		if f.Check != "audit-rbac-unused-permission" || f.Severity != "low" {
+			t.Errorf("finding %+v", f)
+		}
+		if strings.HasPrefix(f.Object.Name, "system:") {
+			t.Errorf("the bootstrap policy's grants are reported: %+v", f)
+		}
+		// "rules[I], granted SCOPE through BINDING, never used: PERMISSIONS (window: ...)"
+		head, list, ok := strings.Cut(f.Message, ", never used: ")
+		list, window, _ := strings.Cut(list, " (window: ")
+		_, binding, _ := strings.Cut(head, " through ")
+		if !ok || !strings.HasPrefix(head, "rules[") || !strings.Contains(window, " events, ") {
+			t.Errorf("message %q", f.Message)
+			continue
+		}
+		key := f.Object.Kind + "/" + f.Object.Name + " " + binding
+		unusedOf[key] = append(unusedOf[key], strings.Split(list, ", ")...)
+	}
+	if got := unusedOf["ClusterRole/rbac-least-ns-reader ClusterRoleBinding/rbac-least-ns-reader"]; strings.Join(got, ", ") != "get namespaces, get nodes, list nodes" {
+		t.Errorf("the namespace reader's unused permissions: %q, want get namespaces, get nodes, list nodes", got)
+	}
+	edit := unusedOf["ClusterRole/edit RoleBinding/rbac-least/worker-edit"]
+	for _, want := range []string{"delete configmaps", "create pods", "delete secrets", "list secrets", "create deployments.apps"} {
+		if !slices.Contains(edit, want) {
+			t.Errorf("edit's unused permissions lack %q: %q", want, edit)
+		}
+	}
+	for _, used := range []string{"create configmaps", "get configmaps", "update configmaps", "list pods", "get secrets"} {
+		if slices.Contains(edit, used) {
 			t.Errorf("a used permission is reported unused: %s", used)
 		}
+	}
+	if len(unusedOf) != 2 {
+		t.Errorf("findings through %d bindings, want 2 (worker-edit, rbac-least-ns-reader): %v", len(unusedOf), slices.Collect(maps.Keys(unusedOf)))
+	}
+	// The YAML keeps the roles, with the findings as comments.
+	asYAML := run(t, "", "rbac", logFile, "--serviceaccount", ns+":worker", "--cluster", "--kubeconfig", kubeconfig)
+	if asYAML.code != 0 || !strings.Contains(asYAML.stdout, "kind: Role\n") ||
+		!strings.Contains(asYAML.stdout, "# unused: ClusterRole/rbac-least-ns-reader: rules[0], granted cluster-wide through ClusterRoleBinding/rbac-least-ns-reader, never used: get namespaces, get nodes, list nodes (window: ") {
+		t.Errorf("audit rbac --cluster: exit %d\n%s%s", asYAML.code, asYAML.stdout, asYAML.stderr)
 	}
 	t.Logf("%s", out.stdout)
 	// Apply the roles, bound to the fresh service account instead.
