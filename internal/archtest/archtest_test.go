@@ -28,6 +28,7 @@ var core = []string{
 	"github.com/kubeharden/kubeharden/auditpolicy",
 	"github.com/kubeharden/kubeharden/auditevent",
 	"github.com/kubeharden/kubeharden/scanner",
+	"github.com/kubeharden/kubeharden/procrule",
 	"github.com/kubeharden/kubeharden/metrics",
 }
 

@@ -19,6 +19,7 @@ import (
 	clinode "github.com/kubeharden/kubeharden/internal/cli/node"
 	"github.com/kubeharden/kubeharden/internal/cli/policy"
 	clirbac "github.com/kubeharden/kubeharden/internal/cli/rbac"
+	cliruntime "github.com/kubeharden/kubeharden/internal/cli/runtime"
 	"github.com/kubeharden/kubeharden/internal/cli/scan"
 	"github.com/kubeharden/kubeharden/internal/cli/serve"
 )
@@ -92,6 +93,7 @@ func NewCommand(streams Streams) *cobra.Command {
 	root.AddCommand(serve.NewCommand(streams))
 	root.AddCommand(clinode.NewCommand(streams, Version))
 	root.AddCommand(audit.NewCommand(streams, Version))
+	root.AddCommand(cliruntime.NewCommand(streams))
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print kubeharden's version",

@@ -329,19 +329,28 @@ func TestDeployManifestsScanClean(t *testing.T) {
 	json.Unmarshal([]byte(r.stdout), &suppressed)
 	nodeAgent := map[string]bool{"host-pid": true, "host-path-volume": true, "run-as-root": true, "run-as-root-group": true,
 		"missing-liveness-probe": true, "missing-readiness-probe": true, "namespace-without-pss-enforce": true}
-	secrets, agent := 0, 0
+	// The runtime DaemonSet (runtime-daemonset.yaml): hostPID, hostNetwork,
+	// NET_ADMIN and SYS_ADMIN, root, no probe; its privileged namespace.
+	runtimeAgent := map[string]bool{"host-pid": true, "host-network": true, "dangerous-capabilities-added": true, "run-as-root": true,
+		"run-as-root-group": true, "missing-liveness-probe": true, "missing-readiness-probe": true, "namespace-without-pss-enforce": true}
+	secrets, agent, runtimeSuppressed := 0, 0, 0
 	for _, s := range suppressed.Suppressed {
 		switch {
 		case s.Check == "rbac-secrets-access":
 			secrets++
 		case filepath.Base(s.Location.File) == "node-daemonset.yaml" && nodeAgent[s.Check]:
 			agent++
+		case filepath.Base(s.Location.File) == "runtime-daemonset.yaml" && runtimeAgent[s.Check]:
+			runtimeSuppressed++
 		default:
 			t.Errorf("unexpected suppression %s in %s", s.Check, s.Location.File)
 		}
 	}
 	if r.code != 0 || secrets == 0 || agent != 32 {
 		t.Errorf("exit %d, suppressed %d rbac-secrets-access (want some) and %d in node-daemonset.yaml (want 32)", r.code, secrets, agent)
+	}
+	if runtimeSuppressed != 9 {
+		t.Errorf("suppressed %d in runtime-daemonset.yaml, want 9 (two capabilities, six other pod checks, the namespace)", runtimeSuppressed)
 	}
 	// The one notice: the webhook's registration, the disruption budgets,
 	// the cert-manager objects, the PolicyReport CRDs, the scanner's

@@ -1,0 +1,139 @@
+//go:build linux
+
+package procwatch
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// WriteEvent is one write fanotify reported: the writer's PID and the
+// file's path as the kernel names it from here (for a container's root,
+// which this mount namespace cannot reach, the path in the container).
+type WriteEvent struct {
+	PID  int
+	Path string
+}
+
+// Fanotify reports writes (FAN_CLOSE_WRITE, FAN_MODIFY) on the mounts it
+// marks: containers' root filesystems, reached through /proc/PID/root. It
+// needs CAP_SYS_ADMIN.
+type Fanotify struct {
+	fd       int
+	mu       sync.Mutex
+	marked   map[[2]uint64]bool // device and inode of marked roots
+	hostRoot [2]uint64
+	// Overflows counts FAN_Q_OVERFLOW events: the queue overflowed and
+	// writes were lost.
+	Overflows atomic.Uint64
+}
+
+const fanMask = unix.FAN_CLOSE_WRITE | unix.FAN_MODIFY
+
+// OpenFanotify starts a fanotify group for notification only.
+func OpenFanotify() (*Fanotify, error) {
+	fd, err := unix.FanotifyInit(unix.FAN_CLASS_NOTIF|unix.FAN_CLOEXEC|unix.FAN_NONBLOCK, unix.O_RDONLY|unix.O_LARGEFILE|unix.O_CLOEXEC)
+	if err != nil {
+		if errors.Is(err, unix.EPERM) {
+			return nil, fmt.Errorf("fanotify: needs CAP_SYS_ADMIN: %w", err)
+		}
+		return nil, fmt.Errorf("fanotify: %w", err)
+	}
+	f := &Fanotify{fd: fd, marked: map[[2]uint64]bool{}}
+	var st unix.Stat_t
+	if err := unix.Stat("/", &st); err == nil {
+		f.hostRoot = [2]uint64{st.Dev, st.Ino}
+	}
+	return f, nil
+}
+
+// MarkRoot marks the mount of the root of process pid (procRoot/PID/root),
+// once per root. A process whose root is this process's own root (a host
+// process, or one that has not yet entered its container's root) is not
+// marked: marked is false.
+func (f *Fanotify) MarkRoot(procRoot string, pid int) (marked bool, err error) {
+	root := procRoot + "/" + strconv.Itoa(pid) + "/root"
+	var st unix.Stat_t
+	if err := unix.Stat(root, &st); err != nil {
+		return false, fmt.Errorf("fanotify: stat %s: %w", root, err)
+	}
+	key := [2]uint64{st.Dev, st.Ino}
+	if key == f.hostRoot {
+		return false, nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.marked[key] {
+		return true, nil
+	}
+	if err := unix.FanotifyMark(f.fd, unix.FAN_MARK_ADD|unix.FAN_MARK_MOUNT, fanMask, unix.AT_FDCWD, root); err != nil {
+		return false, fmt.Errorf("fanotify: mark %s: %w", root, err)
+	}
+	f.marked[key] = true
+	return true, nil
+}
+
+// Marked is the number of roots marked.
+func (f *Fanotify) Marked() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.marked)
+}
+
+// Run hands every write to fn until ctx is done.
+func (f *Fanotify) Run(ctx context.Context, fn func(WriteEvent)) error {
+	buf := make([]byte, 64<<10)
+	ne := binary.NativeEndian
+	pfd := []unix.PollFd{{Fd: int32(f.fd), Events: unix.POLLIN}}
+	for ctx.Err() == nil {
+		n, err := unix.Poll(pfd, 250)
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			return fmt.Errorf("fanotify: poll: %w", err)
+		}
+		if n <= 0 {
+			continue
+		}
+		n, err = unix.Read(f.fd, buf)
+		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("fanotify: read: %w", err)
+		}
+		b := buf[:n]
+		for len(b) >= unix.FAN_EVENT_METADATA_LEN {
+			l := int(ne.Uint32(b[0:]))
+			if l < unix.FAN_EVENT_METADATA_LEN || l > len(b) {
+				break
+			}
+			mask := ne.Uint64(b[8:])
+			fd := int32(ne.Uint32(b[16:]))
+			pid := int(int32(ne.Uint32(b[20:])))
+			b = b[l:]
+			if mask&unix.FAN_Q_OVERFLOW != 0 {
+				f.Overflows.Add(1)
+			}
+			if fd < 0 {
+				continue
+			}
+			path, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(fd)))
+			unix.Close(int(fd))
+			if err != nil {
+				continue
+			}
+			fn(WriteEvent{PID: pid, Path: path})
+		}
+	}
+	return nil
+}
+
+// Close closes the fanotify group.
+func (f *Fanotify) Close() error { return unix.Close(f.fd) }
