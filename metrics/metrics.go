@@ -56,6 +56,9 @@ const (
 	Leader               = "kubeharden_leader"
 	AuditEventsTotal     = "kubeharden_audit_events_total"
 	AuditAlertsTotal     = "kubeharden_audit_alerts_total"
+	RuntimeAlertsTotal   = "kubeharden_runtime_alerts_total"
+	RuntimeExecsTotal    = "kubeharden_runtime_executions_total"
+	RuntimeLostTotal     = "kubeharden_runtime_lost_events_total"
 )
 
 // Table is the one table of kubeharden's metrics. Label values are
@@ -75,6 +78,9 @@ var Table = []Desc{
 	{Leader, Gauge, "1 while this replica holds the leader lease and writes PolicyReports.", nil},
 	{AuditEventsTotal, Counter, "Audit events received by the audit webhook.", nil},
 	{AuditAlertsTotal, Counter, "Alerts raised by kubeharden's audit detections, by rule and severity.", []string{"rule", "severity"}},
+	{RuntimeAlertsTotal, Counter, "Executions and writes judged as runtime alerts (before storm bounding), by rule, severity and namespace (empty when the pod is not known).", []string{"rule", "severity", "namespace"}},
+	{RuntimeExecsTotal, Counter, "Process executions the runtime watcher received.", nil},
+	{RuntimeLostTotal, Counter, "Execution events lost: kernel overruns, sequence gaps, processes gone before they were read, queue full.", nil},
 }
 
 var byName = func() map[string]*Desc {

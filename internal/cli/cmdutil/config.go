@@ -5,6 +5,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/checks"
 	"github.com/kubeharden/kubeharden/config"
+	"github.com/kubeharden/kubeharden/procrule"
 )
 
 // LoadConfig reads the configuration file at path, or the .kubeharden.yaml
@@ -12,7 +13,9 @@ import (
 // an empty configuration). A file that does not load is an exit-2 error
 // naming its file and line.
 func LoadConfig(path string) (*config.Config, error) {
-	known := func(id string) bool { return checks.ByID(id) != nil }
+	// Exceptions may name any check or runtime rule (one configuration
+	// file serves every command; audit detections are known to config).
+	known := func(id string) bool { return checks.ByID(id) != nil || procrule.LookupRule(id) != nil }
 	if path == "" {
 		wd, err := os.Getwd()
 		if err != nil {

@@ -215,9 +215,12 @@ func runWatch(parent context.Context, f *flags, streams cmdutil.Streams) error {
 	return errors.Join(err, writeErr)
 }
 
-// exceptions loads the configuration's exceptions, which may name runtime
+// Exceptions loads the configuration's exceptions, which may name runtime
 // rules as they name checks; an alert's object is its workload (or its
-// pod, for a bare pod).
+// pod, for a bare pod). It returns nil when there are none. serve
+// --runtime uses it too.
+func Exceptions(path string) (func(procrule.Alert) bool, error) { return exceptions(path) }
+
 func exceptions(path string) (func(procrule.Alert) bool, error) {
 	if path == "" {
 		if wd, err := os.Getwd(); err == nil {

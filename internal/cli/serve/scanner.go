@@ -24,16 +24,16 @@ import (
 // environment sets one.
 const scannerGCPercent = 50
 
-// scannerOnly reports whether the scanner is the only component enabled:
+// scannerOnly reports whether only the scanner and the runtime watcher are enabled:
 // nothing then needs the HTTPS port but the health checks, and the server
 // may run on an ephemeral self-signed certificate.
 func scannerOnly(f *flags) bool {
 	for _, c := range components(f) {
-		if c.enabled && c.name != "scanner" {
+		if c.enabled && c.name != "scanner" && c.name != "runtime" {
 			return false
 		}
 	}
-	return f.scanner
+	return f.scanner || f.runtime
 }
 
 // ephemeralCert writes a self-signed serving certificate, valid for a

@@ -70,6 +70,13 @@ type flags struct {
 	auditWebhookClientCA  string
 	auditWebhookTokenFile string
 	auditOut              io.Writer // alerts, as JSON lines
+
+	// --runtime (runtime.go)
+	runtime          bool
+	runtimeAllowlist string
+	runtimeWrites    bool
+	node             string
+	runtimeOut       io.Writer // alerts, as JSON lines
 }
 
 // hooks let tests learn the address the server listens on.
@@ -81,10 +88,10 @@ type hooks struct {
 func NewCommand(streams cmdutil.Streams) *cobra.Command { return newCommand(streams, hooks{}) }
 
 func newCommand(streams cmdutil.Streams, hk hooks) *cobra.Command {
-	f := &flags{auditOut: streams.Out}
+	f := &flags{auditOut: streams.Out, runtimeOut: streams.Out}
 	cmd := &cobra.Command{
 		Use:   "serve --admission --tls-cert-file FILE --tls-private-key-file FILE",
-		Short: "Run kubeharden as a server: the validating admission webhook",
+		Short: "Run kubeharden as a server: admission webhook, scanner, audit webhook, runtime watcher",
 		Long: "Run one HTTPS server (TLS 1.2 or later) with the components enabled by flags:\n\n" +
 			"  --admission  validating admission webhook at POST /validate (admission.k8s.io/v1):\n" +
 			"               denies objects with a finding at or above --deny-severity, returns\n" +
@@ -103,6 +110,10 @@ func newCommand(streams cmdutil.Streams, hk hooks) *cobra.Command {
 			"               auditRules, writes alerts to standard output as JSON lines and counts them on\n" +
 			"               /metrics; accepts only the API server, by client certificate\n" +
 			"               (--audit-webhook-client-ca) or bearer token (--audit-webhook-token-file)\n\n" +
+			"  --runtime    watches this node's container processes as 'kubeharden runtime watch' does\n" +
+			"               (--runtime-allowlist, --node): alerts to standard output as JSON lines,\n" +
+			"               kubeharden_runtime_* counters on /metrics; like the scanner, it needs no\n" +
+			"               certificate flags when it runs without the webhooks\n\n" +
 			"'kubeharden serve certs' makes a CA and serving certificate for the webhook and prints\n" +
 			"its TLS Secret and ValidatingWebhookConfiguration (see deploy/README.md).\n\n" +
 			"/healthz answers once the server listens, /readyz once the components are ready\n" +
@@ -127,6 +138,10 @@ func newCommand(streams cmdutil.Streams, hk hooks) *cobra.Command {
 	fl.BoolVar(&f.auditWebhook, "audit-webhook", false, "serve the API server's audit webhook backend at POST /audit: run the audit detections on its events, alerts to standard output as JSON lines")
 	fl.StringVar(&f.auditWebhookClientCA, "audit-webhook-client-ca", "", "with --audit-webhook, accept senders whose client certificate chains to these CAs (PEM): the API server's")
 	fl.StringVar(&f.auditWebhookTokenFile, "audit-webhook-token-file", "", "with --audit-webhook, accept senders presenting one of these bearer tokens (one per line)")
+	fl.BoolVar(&f.runtime, "runtime", false, "watch this node's container processes (kubeharden runtime watch): alerts to standard output as JSON lines, counters on /metrics (see deploy/runtime-daemonset.yaml)")
+	fl.StringVar(&f.runtimeAllowlist, "runtime-allowlist", "", "with --runtime, the RuntimeAllowlist file (none: shells and package managers still alert)")
+	fl.BoolVar(&f.runtimeWrites, "runtime-writes", true, "with --runtime, watch writes to containers' system directories with fanotify (needs CAP_SYS_ADMIN)")
+	fl.StringVar(&f.node, "node", os.Getenv("NODE_NAME"), "with --runtime, this node's name, for the pods running on it (default: $NODE_NAME, else the host name)")
 	fl.BoolVar(&f.scanner, "scanner", false, "watch the cluster and keep its findings current: Prometheus /metrics and wgpolicyk8s.io PolicyReports (see deploy/scanner.yaml)")
 	fl.StringVar(&f.metricsBindAddress, "metrics-bind-address", ":8080", "with --scanner, also serve /metrics, /healthz and /readyz over plain HTTP on this address (\"0\": do not)")
 	fl.BoolVar(&f.leaderElect, "leader-elect", false, "with --scanner, write PolicyReports only while holding the Lease kubeharden-scanner in --namespace (for several replicas)")
@@ -185,6 +200,7 @@ func components(f *flags) []component {
 		{name: "admission", enabled: f.admission, start: startAdmission(f)},
 		{name: "scanner", enabled: f.scanner, start: startScanner(f)},
 		{name: "audit-webhook", enabled: f.auditWebhook, start: startAuditWebhook(f)},
+		{name: "runtime", enabled: f.runtime, start: startRuntime(f)},
 	}
 }
 
@@ -197,7 +213,7 @@ func run(ctx context.Context, streams cmdutil.Streams, f *flags, changed func(st
 		}
 	}
 	if len(names) == 0 {
-		return cmdutil.Usage("nothing to serve: enable a component (--admission, --scanner, --audit-webhook)")
+		return cmdutil.Usage("nothing to serve: enable a component (--admission, --scanner, --audit-webhook, --runtime)")
 	}
 	if f.certFile == "" && f.keyFile == "" && scannerOnly(f) {
 		// Only probes call the HTTPS port of a scanner: a self-signed
@@ -242,7 +258,7 @@ func run(ctx context.Context, streams cmdutil.Streams, f *flags, changed func(st
 		return &cmdutil.ExitError{Code: 2, Err: err}
 	}
 	e := &env{log: log, plan: plan, metrics: metrics.NewRegistry()}
-	if f.scanner || f.auditWebhook {
+	if f.scanner || f.auditWebhook || f.runtime {
 		srv.Handle("GET /metrics", e.metrics)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
