@@ -186,5 +186,11 @@ func requireKernel(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(d, "cgroup.procs")); err != nil {
 			t.Skipf("needs the cgroup v1 pids hierarchy and the v2 unified hierarchy: %v", err)
 		}
+		// Root in a container may see the hierarchies read-only.
+		probe := filepath.Join(d, "kubeharden-probe-"+strconv.Itoa(os.Getpid()))
+		if err := os.Mkdir(probe, 0o755); err != nil {
+			t.Skipf("cannot create cgroups under %s: %v", d, err)
+		}
+		os.Remove(probe)
 	}
 }
