@@ -27,9 +27,15 @@ type WriteEvent struct {
 // marks: containers' root filesystems, reached through /proc/PID/root. It
 // needs CAP_SYS_ADMIN.
 type Fanotify struct {
-	fd       int
-	mu       sync.Mutex
-	marked   map[[2]uint64]bool // device and inode of marked roots
+	fd int
+	mu sync.Mutex
+	// marked holds the device and inode of the marked roots, with the
+	// process whose root it was: an entry whose process is gone is
+	// forgotten at the next sweep (a container still running is marked
+	// again on its next execution; the kernel drops the marks of mounts
+	// that go away), so the map follows the live containers.
+	marked   map[[2]uint64]int
+	sweepAt  int
 	hostRoot [2]uint64
 	// Overflows counts FAN_Q_OVERFLOW events: the queue overflowed and
 	// writes were lost.
@@ -47,7 +53,7 @@ func OpenFanotify() (*Fanotify, error) {
 		}
 		return nil, fmt.Errorf("fanotify: %w", err)
 	}
-	f := &Fanotify{fd: fd, marked: map[[2]uint64]bool{}}
+	f := &Fanotify{fd: fd, marked: map[[2]uint64]int{}, sweepAt: sweepMin}
 	var st unix.Stat_t
 	if err := unix.Stat("/", &st); err == nil {
 		f.hostRoot = [2]uint64{st.Dev, st.Ino}
@@ -71,13 +77,18 @@ func (f *Fanotify) MarkRoot(procRoot string, pid int) (marked bool, err error) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.marked[key] {
+	if _, ok := f.marked[key]; ok {
+		f.marked[key] = pid
 		return true, nil
 	}
 	if err := unix.FanotifyMark(f.fd, unix.FAN_MARK_ADD|unix.FAN_MARK_MOUNT, fanMask, unix.AT_FDCWD, root); err != nil {
 		return false, fmt.Errorf("fanotify: mark %s: %w", root, err)
 	}
-	f.marked[key] = true
+	f.marked[key] = pid
+	if len(f.marked) >= f.sweepAt {
+		sweepGone(procRoot, f.marked)
+		f.sweepAt = max(sweepMin, 2*len(f.marked))
+	}
 	return true, nil
 }
 

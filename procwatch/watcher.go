@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -83,7 +85,9 @@ type Watcher struct {
 	mu      sync.Mutex // serialises sink, limiter, learner, counts
 	limiter procrule.Limiter
 	counts  map[AlertCount]uint64
-	marked  sync.Map // container ID → true once its root is marked
+	marked  map[string]int // container ID → the process whose root was marked (under markMu)
+	markMu  sync.Mutex
+	sweepAt int
 }
 
 // AlertCount is one series of kubeharden_runtime_alerts_total: events
@@ -335,11 +339,14 @@ func (w *Watcher) exec(pid int, retry chan<- pending, emit Sink) {
 	}
 	w.Counters.Read.Add(1)
 	if f := w.fanotify.Load(); f != nil && p.Cgroup.ContainerID != "" {
-		if _, done := w.marked.Load(p.Cgroup.ContainerID); !done {
+		w.markMu.Lock()
+		_, done := w.marked[p.Cgroup.ContainerID]
+		w.markMu.Unlock()
+		if !done {
 			if ok, err := f.MarkRoot(w.ProcRoot, pid); err != nil {
 				w.Counters.MarkErrors.Add(1)
 			} else if ok {
-				w.marked.Store(p.Cgroup.ContainerID, true)
+				w.remember(p.Cgroup.ContainerID, pid)
 			}
 		}
 	}
@@ -400,4 +407,34 @@ func (w *Watcher) Learned(base *procrule.Allowlist) (*procrule.Allowlist, []stri
 	}
 	sort.Strings(names)
 	return al, names
+}
+
+// remember records that the root of container id was marked through pid.
+// Entries whose process is gone are swept out when the map has doubled
+// since the last sweep, so it follows the live containers, not every
+// container ever seen.
+func (w *Watcher) remember(id string, pid int) {
+	w.markMu.Lock()
+	defer w.markMu.Unlock()
+	if w.marked == nil {
+		w.marked = map[string]int{}
+	}
+	w.marked[id] = pid
+	if len(w.marked) >= max(w.sweepAt, sweepMin) {
+		sweepGone(w.ProcRoot, w.marked)
+		w.sweepAt = max(sweepMin, 2*len(w.marked))
+	}
+}
+
+// sweepMin is the size below which the marked sets are never swept.
+const sweepMin = 256
+
+// sweepGone deletes the entries of m whose process no longer exists under
+// procRoot.
+func sweepGone[K comparable](procRoot string, m map[K]int) {
+	for k, pid := range m {
+		if _, err := os.Stat(procRoot + "/" + strconv.Itoa(pid)); err != nil {
+			delete(m, k)
+		}
+	}
 }
