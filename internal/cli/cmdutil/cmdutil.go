@@ -57,3 +57,21 @@ func Color(mode string, w io.Writer) (bool, error) {
 	}
 	return false, Usage("--color must be auto, always or never, not %q", mode)
 }
+
+// Inputs checks the input flags of a command that reads either files
+// (args; "-" is standard input) or a live cluster (--cluster), as
+// inventory and policy do: exactly one of them, connection flags only
+// with --cluster, --exclude only with files.
+func Inputs(cluster bool, args []string, kubeconfig, context string, exclude []string) error {
+	switch {
+	case cluster && len(args) > 0:
+		return Usage("give files or --cluster, not both")
+	case !cluster && len(args) == 0:
+		return Usage("nothing to read: give files or directories, - for standard input, or --cluster")
+	case !cluster && (context != "" || kubeconfig != ""):
+		return Usage("--kubeconfig and --context need --cluster")
+	case cluster && len(exclude) > 0:
+		return Usage("--exclude applies to files and directories, not to --cluster")
+	}
+	return nil
+}

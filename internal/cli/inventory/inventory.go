@@ -148,15 +148,8 @@ func run(ctx context.Context, streams cmdutil.Streams, opts Options, f *flags, a
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	switch {
-	case f.cluster && len(args) > 0:
-		return cmdutil.Usage("give files or --cluster, not both")
-	case !f.cluster && len(args) == 0:
-		return cmdutil.Usage("nothing to read: give files or directories, - for standard input, or --cluster")
-	case !f.cluster && (f.context != "" || f.kubeconfig != ""):
-		return cmdutil.Usage("--kubeconfig and --context need --cluster")
-	case f.cluster && len(f.exclude) > 0:
-		return cmdutil.Usage("--exclude applies to files and directories, not to --cluster")
+	if err := cmdutil.Inputs(f.cluster, args, f.kubeconfig, f.context, f.exclude); err != nil {
+		return err
 	}
 	render, ok := renderers[f.output]
 	if !ok {
