@@ -30,7 +30,9 @@ type Assessment struct {
 
 // Assess judges a found component against db: the Kubernetes CVE
 // database for core components, the component database for the rest.
-// A component whose version is unknown gets an empty assessment.
+// A component whose version is unknown gets an empty assessment. A
+// vendor build (Found.Vendor) is judged by the upstream version in its tag
+// for CVEs, but not for end of life (see vendor.go).
 func Assess(db *vulndb.DB, f *Found) Assessment {
 	var a Assessment
 	v, ok := f.Parsed()
@@ -64,6 +66,9 @@ func Assess(db *vulndb.DB, f *Found) Assessment {
 		if all && upgrade != nil {
 			a.UpgradeTo = upgrade.String()
 		}
+		if f.Vendor != "" {
+			return a // a vendor build follows the vendor's calendar
+		}
 		if eol, date, known := db.EOL(v); known {
 			a.EOL, a.EndOfLife = eol, date.Format("2006-01-02")
 		}
@@ -84,6 +89,11 @@ func Assess(db *vulndb.DB, f *Found) Assessment {
 		if u, ok := c.UpgradeTarget(v); ok {
 			a.UpgradeTo = u.String()
 		}
+	}
+	// Upstream end-of-life dates are not applied to a vendor build: the
+	// vendor supports it with its platform version (vendor.go).
+	if f.Vendor != "" {
+		return a
 	}
 	if eol, date, retired, known := c.EOLAt(v, db.Date()); known {
 		a.EOL, a.Retired, a.EndOfLife = eol, retired, date.Format("2006-01-02")

@@ -3,7 +3,9 @@
 // and container runtime of each node (status.nodeInfo), the control plane
 // and etcd of static pods, and well-known add-ons (the ingress-nginx
 // controller, CoreDNS, CNI plugins, metrics-server, cert-manager, Argo CD,
-// CSI drivers...) by the repository of their container image.
+// CSI drivers...) by the repository of their container image, upstream or
+// a vendor's build of it (EKS, GKE, AKS, EKS Distro, k3s and RKE2: see
+// vendor.go for how vendor builds are judged).
 //
 // The version of an image-recognised component is its tag. An image
 // pinned only by digest has no tag: its version is read from the pod's
@@ -171,13 +173,27 @@ func ParseImage(ref string) (Image, error) {
 	return img, nil
 }
 
-// Lookup returns the component an image repository belongs to, or nil.
+// Lookup returns the component an image repository belongs to, or nil:
+// an upstream repository of the table, a verbatim mirror or a vendor's
+// build of it (see vendor.go; LookupVendor says which vendor).
 func Lookup(repository string) *Def {
-	if d, ok := byRepository[repository]; ok {
+	if d, _ := lookupRepository(repository); d != nil {
 		d := *d
 		return &d
 	}
 	return nil
+}
+
+// LookupVendor is Lookup that also names the vendor whose build the
+// repository holds ("Amazon EKS", "GKE", "AKS"...), or "" for an upstream
+// image or a verbatim mirror.
+func LookupVendor(repository string) (*Def, string) {
+	d, vendor := lookupRepository(repository)
+	if d == nil {
+		return nil, ""
+	}
+	dc := *d
+	return &dc, vendor
 }
 
 // Found is one component found running (or declared to run) somewhere.
@@ -202,6 +218,11 @@ type Found struct {
 	Container string
 	// Path is the field path of what the version was read from.
 	Path string
+	// Vendor names the vendor whose build the image is ("Amazon EKS",
+	// "GKE", "AKS", "RKE2"...), or "" for an upstream image. A vendor
+	// build's Version is the upstream version its tag names; the vendor
+	// may have backported fixes beyond it (see vendor.go).
+	Vendor string
 
 	parsed vulndb.Version
 	known  bool
@@ -258,13 +279,18 @@ func InPod(p *inventory.PodTemplate) []Found {
 		if err != nil {
 			return
 		}
-		d := byRepository[img.Repository]
+		d, vendor := lookupRepository(img.Repository)
 		if d == nil {
 			return
 		}
-		f := Found{Name: d.Name, Title: d.Title, Kind: d.Kind, Core: d.Core, Image: c.Image, Container: c.Name, Path: c.At("image")}
+		f := Found{Name: d.Name, Title: d.Title, Kind: d.Kind, Core: d.Core, Image: c.Image, Container: c.Name, Path: c.At("image"), Vendor: vendor}
 		if img.Tag != "" {
-			f.setVersion(img.Tag, FromImageTag)
+			if vendor != "" {
+				f.setVersion(vendorTag(img.Tag), vendorVersionFrom(vendor))
+				f.Raw = img.Tag
+			} else {
+				f.setVersion(img.Tag, FromImageTag)
+			}
 		}
 		out = append(out, f)
 	})

@@ -30,6 +30,10 @@ type Item struct {
 	File    string        `json:"file,omitempty"`
 	Line    int           `json:"line,omitempty"`
 	Path    string        `json:"path,omitempty"`
+	// Vendor names the vendor whose build the image is (Found.Vendor): its
+	// CVEs are those of the upstream version in its tag, and the vendor
+	// may have backported fixes.
+	Vendor string `json:"vendor,omitempty"`
 	Assessment
 }
 
@@ -58,7 +62,7 @@ func New(db *vulndb.DB) *Inventory {
 func (inv *Inventory) Add(o *inventory.Object) {
 	for _, f := range InObject(o) {
 		it := Item{Name: f.Name, Title: f.Title, Kind: f.Kind, Version: f.Version, Raw: f.Raw, VersionFrom: f.VersionFrom,
-			Image: f.Image, Container: f.Container, Object: o.Ref, Context: o.Origin.Context, File: o.Origin.File, Line: o.Origin.Line, Path: f.Path}
+			Image: f.Image, Container: f.Container, Object: o.Ref, Context: o.Origin.Context, File: o.Origin.File, Line: o.Origin.Line, Path: f.Path, Vendor: f.Vendor}
 		it.Assessment = Assess(inv.db, &f)
 		inv.Items = append(inv.Items, it)
 	}

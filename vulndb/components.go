@@ -51,6 +51,10 @@ type Components struct {
 	Notes         []string    `json:"notes,omitempty"`
 	Unverified    []string    `json:"unverified,omitempty"`
 	Components    []Component `json:"components"`
+
+	// Origin says where the database was loaded from ("embedded" or a
+	// file path); it is not part of the file.
+	Origin string `json:"-"`
 }
 
 // Component is one piece of software and what is known about its versions.
@@ -117,11 +121,17 @@ type Advisory struct {
 // VersionRange is a half-open range of affected versions, [Introduced,
 // Fixed). An empty Introduced means from the first release; an empty Fixed
 // means no release fixes it.
+//
+// LastAffected, used instead of Fixed, closes the range at a known last
+// affected release (OSV's last_affected): [Introduced, LastAffected], with
+// no fixed release named. Advisory feeds write it for "<= 1.2.3" without
+// a patched version; the curated file does not need it.
 type VersionRange struct {
-	Introduced string `json:"introduced,omitempty"`
-	Fixed      string `json:"fixed,omitempty"`
+	Introduced   string `json:"introduced,omitempty"`
+	Fixed        string `json:"fixed,omitempty"`
+	LastAffected string `json:"lastAffected,omitempty"`
 
-	introduced, fixed *Version
+	introduced, fixed, lastAffected *Version
 }
 
 //go:embed data/components.json
@@ -135,7 +145,12 @@ var (
 
 // LoadComponents returns the component database embedded in the binary.
 func LoadComponents() (*Components, error) {
-	componentsOnce.Do(func() { componentsDB, componentsErr = ParseComponents(embeddedComponents) })
+	componentsOnce.Do(func() {
+		componentsDB, componentsErr = ParseComponents(embeddedComponents)
+		if componentsDB != nil {
+			componentsDB.Origin = "embedded"
+		}
+	})
 	return componentsDB, componentsErr
 }
 
@@ -238,11 +253,11 @@ func (cs *Components) init() error {
 			}
 			for k := range a.Affected {
 				r := &a.Affected[k]
-				r.introduced, r.fixed = nil, nil
+				r.introduced, r.fixed, r.lastAffected = nil, nil, nil
 				for _, f := range []struct {
 					s   string
 					dst **Version
-				}{{r.Introduced, &r.introduced}, {r.Fixed, &r.fixed}} {
+				}{{r.Introduced, &r.introduced}, {r.Fixed, &r.fixed}, {r.LastAffected, &r.lastAffected}} {
 					if f.s == "" {
 						continue
 					}
@@ -253,17 +268,26 @@ func (cs *Components) init() error {
 					}
 					*f.dst = &v
 				}
-				if r.introduced == nil && r.fixed == nil {
-					bad("component %s: %s: a range needs introduced or fixed", c.Name, a.ID)
+				if r.Fixed != "" && r.LastAffected != "" {
+					bad("component %s: %s: a range has fixed or lastAffected, not both", c.Name, a.ID)
+				}
+				if r.introduced == nil && r.fixed == nil && r.lastAffected == nil {
+					bad("component %s: %s: a range needs introduced, fixed or lastAffected", c.Name, a.ID)
 				}
 				if r.introduced != nil && r.fixed != nil && r.introduced.Compare(*r.fixed) >= 0 {
 					bad("component %s: %s: introduced %s is not before fixed %s", c.Name, a.ID, r.Introduced, r.Fixed)
+				}
+				if r.introduced != nil && r.lastAffected != nil && r.introduced.Compare(*r.lastAffected) > 0 {
+					bad("component %s: %s: introduced %s is after lastAffected %s", c.Name, a.ID, r.Introduced, r.LastAffected)
 				}
 			}
 			sort.SliceStable(a.Affected, func(x, y int) bool { return a.Affected[x].lower().Compare(a.Affected[y].lower()) < 0 })
 			for k := 1; k < len(a.Affected); k++ {
 				prev, cur := a.Affected[k-1], a.Affected[k]
-				if prev.fixed == nil || cur.lower().Compare(*prev.fixed) < 0 {
+				switch {
+				case prev.fixed != nil && cur.lower().Compare(*prev.fixed) >= 0:
+				case prev.lastAffected != nil && cur.lower().Compare(*prev.lastAffected) > 0:
+				default:
 					bad("component %s: %s: ranges overlap", c.Name, a.ID)
 				}
 			}
@@ -284,6 +308,9 @@ func (r VersionRange) lower() Version {
 func (r VersionRange) Contains(v Version) bool {
 	if r.introduced != nil && v.Compare(*r.introduced) < 0 {
 		return false
+	}
+	if r.lastAffected != nil {
+		return v.Compare(*r.lastAffected) <= 0
 	}
 	return r.fixed == nil || v.Compare(*r.fixed) < 0
 }
@@ -455,4 +482,91 @@ func (db *DB) WithComponents(cs *Components) *DB {
 	out := *db
 	out.components = cs
 	return &out
+}
+
+// Marshal encodes the component database as indented JSON, in the layout
+// ParseComponents reads.
+func (cs *Components) Marshal() ([]byte, error) {
+	b, err := json.MarshalIndent(cs, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// MergeComponents returns a copy of the curated component database with
+// the advisories of extra (keyed by component name) added where the
+// component does not already list the ID: curated advisories always win.
+// Each component that gained advisories gets a sentence saying so, from
+// which source and that they are not reviewed; the result is dated date
+// and lists sources after the curated ones. A name in extra that is not
+// a curated component is an error; so is any advisory that does not
+// validate. curated is not modified.
+func MergeComponents(curated *Components, extra map[string][]Advisory, sources []Source, sourceName string, date time.Time) (*Components, error) {
+	b, err := curated.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	var out Components
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, err
+	}
+	out.Generated = date.UTC().Format(dateLayout)
+	out.Sources = append(out.Sources, sources...)
+	names := make([]string, 0, len(extra))
+	for name := range extra {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	total := 0
+	for _, name := range names {
+		c := out.Component(name)
+		if c == nil {
+			return nil, fmt.Errorf("merging advisories: no component %q in the component database", name)
+		}
+		have := map[string]bool{}
+		for _, a := range c.Advisories {
+			have[a.ID] = true
+		}
+		added := 0
+		for _, a := range extra[name] {
+			if have[a.ID] {
+				continue
+			}
+			have[a.ID] = true
+			a.Aliases = append([]string(nil), a.Aliases...)
+			a.Affected = append([]VersionRange(nil), a.Affected...)
+			if a.CVSS != nil {
+				s := *a.CVSS
+				a.CVSS = &s
+			}
+			c.Advisories = append(c.Advisories, a)
+			added++
+		}
+		if added == 0 {
+			continue
+		}
+		total += added
+		sentence := fmt.Sprintf("%d advisor%s added from %s on %s, not reviewed by kubeharden's curators.", added, plural(added, "y", "ies"), sourceName, out.Generated)
+		if c.Note == "" {
+			c.Note = sentence
+		} else {
+			c.Note = strings.TrimSpace(c.Note) + " " + sentence
+		}
+	}
+	out.Notes = append(out.Notes, fmt.Sprintf("Merged on %s: %d advisor%s added from %s; curated advisories kept as they were.", out.Generated, total, plural(total, "y", "ies"), sourceName))
+	// Round-trip so every derived field is rebuilt and the result is
+	// validated exactly as a file read from disk would be.
+	b, err = out.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return ParseComponents(b)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -17,7 +17,7 @@ func mustComponents(t *testing.T) *Components {
 
 func TestEmbeddedComponentsParse(t *testing.T) {
 	cs := mustComponents(t)
-	for _, name := range []string{"ingress-nginx", "containerd", "cri-o", "runc", "etcd", "coredns", "argocd", "cilium", "calico", "metrics-server", "cert-manager"} {
+	for _, name := range []string{"ingress-nginx", "containerd", "cri-o", "runc", "etcd", "coredns", "argocd", "cilium", "calico", "metrics-server", "cert-manager", "flannel", "kube-state-metrics", "azurefile-csi-driver"} {
 		if cs.Component(name) == nil {
 			t.Errorf("component %s missing", name)
 		}
@@ -74,7 +74,41 @@ func TestComponentVulnerable(t *testing.T) {
 		{"etcd", "3.5.9-0", nil, []string{"CVE-2023-32082"}},
 		{"argocd", "v2.1.0", nil, []string{"CVE-2025-55190"}},
 		{"argocd", "v2.14.15", []string{"CVE-2025-55190"}, nil},
-		{"argocd", "v3.1.2", nil, []string{"CVE-2025-55190"}},
+		{"argocd", "v3.1.2", []string{"CVE-2025-55191"}, []string{"CVE-2025-55190"}},
+		{"argocd", "v2.14.20", nil, []string{"CVE-2025-55190", "CVE-2025-55191"}},
+		{"argocd", "v3.2.0-rc1", []string{"CVE-2025-55191"}, nil},
+		{"argocd", "v3.2.0", nil, []string{"CVE-2025-55191"}},
+		{"containerd", "2.2.0-beta.1", []string{"CVE-2025-64329", "CVE-2024-25621"}, nil},
+		{"containerd", "2.2.0", nil, []string{"CVE-2025-64329", "CVE-2024-25621"}},
+		{"containerd", "1.7.28", []string{"CVE-2025-64329"}, nil},
+		// Cilium: per release line.
+		{"cilium", "v1.15.1", []string{"CVE-2024-28248", "CVE-2024-28860", "CVE-2024-37307"}, []string{"CVE-2024-52529"}},
+		{"cilium", "v1.15.2", []string{"CVE-2024-28860"}, []string{"CVE-2024-28248"}},
+		{"cilium", "1.13.8", []string{"CVE-2024-28860"}, []string{"CVE-2024-28248"}},
+		{"cilium", "1.13.9", []string{"CVE-2024-28248"}, nil},
+		{"cilium", "v1.18.7", []string{"CVE-2026-49445", "CVE-2026-33726"}, []string{"CVE-2026-26963"}},
+		{"cilium", "v1.18.1", nil, []string{"CVE-2026-53935"}},
+		{"cilium", "v1.18.2", []string{"CVE-2026-53935"}, nil},
+		{"cilium", "v1.19.5", nil, []string{"CVE-2026-49445", "CVE-2026-56742", "CVE-2026-53935", "CVE-2026-41520"}},
+		{"cilium", "v1.11.4", []string{"CVE-2022-29179"}, nil},
+		{"calico", "v3.27.2", []string{"CVE-2024-33522"}, []string{"CVE-2023-41378"}},
+		{"calico", "v3.26.2", []string{"CVE-2024-33522", "CVE-2023-41378"}, nil},
+		{"calico", "v3.27.3", nil, []string{"CVE-2024-33522"}},
+		{"flannel", "v0.28.1", []string{"CVE-2026-32241"}, nil},
+		{"flannel", "v0.28.2", nil, []string{"CVE-2026-32241"}},
+		{"cert-manager", "v1.18.4", []string{"CVE-2026-25518"}, []string{"CVE-2024-12401"}},
+		{"cert-manager", "v1.17.2", nil, []string{"CVE-2026-25518"}},
+		{"cert-manager", "v1.15.3", []string{"CVE-2024-12401"}, nil},
+		{"cert-manager", "v1.16.0-alpha.0", []string{"CVE-2024-12401"}, nil},
+		{"cert-manager", "v1.16.2", nil, []string{"CVE-2024-12401"}},
+		{"coredns", "1.12.1", []string{"CVE-2025-47950", "CVE-2026-26017"}, []string{"CVE-2024-0874"}},
+		{"coredns", "1.14.2", []string{"CVE-2026-33489", "CVE-2026-35579", "CVE-2026-32934"}, []string{"CVE-2026-26017"}},
+		{"coredns", "1.14.3", nil, []string{"CVE-2026-33489"}},
+		{"kube-state-metrics", "v1.7.1", []string{"CVE-2019-10223"}, nil},
+		{"kube-state-metrics", "v2.13.0", nil, []string{"CVE-2019-10223"}},
+		{"azurefile-csi-driver", "v1.29.3", []string{"CVE-2024-3744"}, nil},
+		{"azurefile-csi-driver", "v1.30.0", []string{"CVE-2024-3744"}, nil},
+		{"azurefile-csi-driver", "v1.30.1", nil, []string{"CVE-2024-3744"}},
 	}
 	for _, tt := range tests {
 		c := cs.Component(tt.component)
@@ -111,7 +145,15 @@ func TestUpgradeTarget(t *testing.T) {
 		{"ingress-nginx", "1.15.0", "1.15.1"},
 		{"containerd", "1.7.12", "1.7.29"},
 		{"runc", "1.1.5", "1.2.8"},
-		{"argocd", "2.13.2", "2.13.9"},
+		// 2.13.9 fixes CVE-2025-55190, but CVE-2025-55191's 2.x fix is 2.14.20.
+		{"argocd", "2.13.2", "2.14.20"},
+		// Every 1.15 release is before the 1.17 fixes of the 2026 advisories.
+		{"cilium", "1.15.1", "1.17.17"},
+		{"cilium", "1.18.3", "1.18.11"},
+		{"calico", "3.27.0", "3.27.3"},
+		{"cert-manager", "1.18.0", "1.18.5"},
+		{"coredns", "1.11.1", "1.14.3"},
+		{"containerd", "2.1.0", "2.1.5"},
 	}
 	for _, tt := range tests {
 		got, ok := cs.Component(tt.component).UpgradeTarget(mustComponentVersion(t, tt.version))
@@ -140,6 +182,20 @@ func TestComponentEOL(t *testing.T) {
 		{"containerd", "2.1.4", "2026-11-23", false, false, false},
 		{"containerd", "3.0.0", "2026-11-23", false, false, false},
 		{"coredns", "1.11.1", "2026-11-23", false, false, false},
+		// cert-manager: supported until the second later release.
+		{"cert-manager", "1.15.3", "2025-02-03", false, false, true},
+		{"cert-manager", "1.15.3", "2025-02-04", true, false, true},
+		{"cert-manager", "1.12.16", "2025-05-19", false, false, true},
+		{"cert-manager", "1.19.2", "2026-11-23", true, false, true},
+		// Undated lines are never reported.
+		{"cert-manager", "1.20.1", "2026-11-23", false, false, false},
+		// Cilium: the last three minors.
+		{"cilium", "1.16.5", "2026-02-05", true, false, true},
+		{"cilium", "1.17.9", "2026-07-29", false, false, true},
+		{"cilium", "1.17.9", "2026-11-23", true, false, true},
+		{"cilium", "1.18.3", "2026-11-23", false, false, false},
+		{"cilium", "1.14.3", "2026-11-23", false, false, false},
+		{"calico", "3.20.0", "2026-11-23", false, false, false},
 	}
 	for _, tt := range tests {
 		eol, _, retired, known := cs.Component(tt.component).EOLAt(mustComponentVersion(t, tt.version), day(tt.at))
@@ -170,7 +226,7 @@ func TestParseComponentsErrors(t *testing.T) {
 		{"severity", strings.Replace(tinyComponents, `"high"`, `"severe"`, 1), "severity"},
 		{"order", strings.Replace(tinyComponents, `"introduced": "1.3.0", "fixed": "1.3.1"`, `"introduced": "1.3.2", "fixed": "1.3.1"`, 1), "is not before fixed"},
 		{"overlap", strings.Replace(tinyComponents, `"introduced": "1.3.0"`, `"introduced": "1.2.0"`, 1), "overlap"},
-		{"empty range", strings.Replace(tinyComponents, `{"fixed": "1.2.3"}`, `{}`, 1), "needs introduced or fixed"},
+		{"empty range", strings.Replace(tinyComponents, `{"fixed": "1.2.3"}`, `{}`, 1), "a range needs introduced"},
 		{"bad version", strings.Replace(tinyComponents, `"fixed": "1.2.3"`, `"fixed": "one"`, 1), "not a Kubernetes version"},
 		{"line", strings.Replace(tinyComponents, `"line": "1.2"`, `"line": "1.2.3"`, 1), "not MAJOR.MINOR"},
 		{"status", strings.Replace(tinyComponents, `"status": "ended"`, `"status": "gone"`, 1), "status"},

@@ -76,7 +76,7 @@ func TestRuntimeMessage(t *testing.T) {
 	if len(res) != 1 {
 		t.Fatalf("want one finding, got %v", res)
 	}
-	for _, w := range []string{"Container runtime containerd 1.7.12 is affected by 2 known CVEs: ", "CVE-2024-40635 (medium, fixed in 1.6.38, 1.7.27, 2.0.4)",
+	for _, w := range []string{"Container runtime containerd 1.7.12 is affected by 3 known CVEs: ", "CVE-2024-40635 (medium, fixed in 1.6.38, 1.7.27, 2.0.4)",
 		"Upgrade to containerd 1.7.29 or later, the lowest release that fixes all of them.", "check it on the node against CVE-2024-21626 (fixed in 1.1.12)"} {
 		if !strings.Contains(res[0].Message, w) {
 			t.Errorf("message %q\n  lacks %q", res[0].Message, w)

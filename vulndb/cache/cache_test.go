@@ -234,3 +234,113 @@ func TestNewest(t *testing.T) {
 		}
 	})
 }
+
+// componentsDated is the embedded component database re-dated to day,
+// as a file.
+func componentsDated(t *testing.T, day time.Time) []byte {
+	t.Helper()
+	cs, err := vulndb.LoadComponents()
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged, err := vulndb.MergeComponents(cs, nil, nil, "nothing", day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := merged.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestComponentsFile(t *testing.T) {
+	c, path := tempCache(t)
+	cpath, err := c.ComponentsPath()
+	if err != nil || cpath != filepath.Join(filepath.Dir(path), "components.json") {
+		t.Errorf("ComponentsPath = %q, %v", cpath, err)
+	}
+	if _, err := (Cache{}).ComponentsPath(); err == nil {
+		t.Error("the zero Cache has a components path")
+	}
+	if cs, err := c.ReadComponents(); cs != nil || err != nil {
+		t.Errorf("ReadComponents = %v, %v; want nothing", cs, err)
+	}
+	data := componentsDated(t, time.Date(2099, 1, 2, 0, 0, 0, 0, time.UTC))
+	if err := c.WriteComponentsAtomic(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteAtomic(dated(t, time.Date(2099, 1, 2, 0, 0, 0, 0, time.UTC))); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(c.Dir); len(entries) != 2 {
+		t.Errorf("cache directory holds %d files, want the two databases", len(entries))
+	}
+	cs, err := c.ReadComponents()
+	if err != nil || cs == nil || cs.Origin != cpath || cs.Generated != "2099-01-02" {
+		t.Errorf("ReadComponents = %+v, %v", cs, err)
+	}
+	write(t, cpath, []byte(malformed))
+	if cs, err := c.ReadComponents(); cs != nil || err == nil || !strings.Contains(err.Error(), cpath) {
+		t.Errorf("ReadComponents = %v, %v; want an error naming the file", cs, err)
+	}
+	if err := (Cache{}).WriteComponentsAtomic(data); err == nil {
+		t.Error("the zero Cache wrote a file")
+	}
+}
+
+// Newest attaches the cached component database when it is newer than
+// the embedded one, whichever core database it picks.
+func TestNewestComponents(t *testing.T) {
+	embedded := vulndb.Embedded()
+	embeddedCS, err := vulndb.LoadComponents()
+	if err != nil {
+		t.Fatal(err)
+	}
+	csDay, _ := time.Parse("2006-01-02", embeddedCS.Generated)
+	for _, tt := range []struct {
+		name        string
+		core, comps []byte
+		wantCore    bool // the cached core database
+		wantComps   bool // the cached component database
+		warn        string
+	}{
+		{"newer components only", nil, componentsDated(t, csDay.AddDate(0, 1, 0)), false, true, ""},
+		{"both newer", dated(t, embedded.Date().AddDate(0, 1, 0)), componentsDated(t, csDay.AddDate(0, 1, 0)), true, true, ""},
+		{"older components", dated(t, embedded.Date().AddDate(0, 1, 0)), componentsDated(t, csDay.AddDate(0, 0, -1)), true, false, ""},
+		{"same-day components", nil, componentsDated(t, csDay), false, false, ""},
+		{"malformed components", dated(t, embedded.Date().AddDate(0, 1, 0)), []byte(malformed), true, false, "ignoring the cached component database"},
+		{"both malformed", []byte(malformed), []byte(malformed), false, false, "ignoring the cached vulnerability database"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, path := tempCache(t)
+			cpath, _ := c.ComponentsPath()
+			if tt.core != nil {
+				write(t, path, tt.core)
+			}
+			if tt.comps != nil {
+				write(t, cpath, tt.comps)
+			}
+			db, err := c.Newest()
+			if tt.warn == "" && err != nil || tt.warn != "" && (err == nil || !strings.Contains(err.Error(), tt.warn)) {
+				t.Errorf("warning %v, want %q", err, tt.warn)
+			}
+			if tt.name == "both malformed" && !strings.Contains(err.Error(), "ignoring the cached component database") {
+				t.Errorf("warning %v should name both files", err)
+			}
+			if got := db.Origin == path; got != tt.wantCore {
+				t.Errorf("core database from %s", db.Origin)
+			}
+			cs := db.Components()
+			if got := cs.Origin == cpath; got != tt.wantComps {
+				t.Errorf("component database from %s", cs.Origin)
+			}
+			if !tt.wantComps && cs != embeddedCS {
+				t.Error("not the embedded component database")
+			}
+			if again, _ := vulndb.Load(); again.Components() != embeddedCS {
+				t.Error("Newest changed the embedded database's components")
+			}
+		})
+	}
+}

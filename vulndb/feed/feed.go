@@ -1,13 +1,24 @@
-// Package feed reads the official Kubernetes CVE feed, a JSON Feed 1.1
-// document listing every announced Kubernetes vulnerability, and merges
-// it into kubeharden's curated database (package vulndb).
+// Package feed reads the machine-readable sources kubeharden's curated
+// databases (package vulndb) are refreshed from, and merges them in:
+// the official Kubernetes CVE feed for the Kubernetes core, and the
+// GitHub advisory database for the other components (container runtimes,
+// etcd, add-ons).
 //
-// Parse turns the feed into database entries, reading severity,
-// components and per-minor version ranges from each advisory's text
-// where it states them; Fetch downloads the feed; Update merges a
-// downloaded feed into the curated database, curated entries always
-// winning. The package writes nothing: storing the result is the
-// caller's business (see package vulndb/cache).
+// The Kubernetes feed is a JSON Feed 1.1 document listing every announced
+// Kubernetes vulnerability. Parse turns it into database entries, reading
+// severity, components and per-minor version ranges from each advisory's
+// text where it states them; Fetch downloads it; Update merges it into
+// the curated database, curated entries always winning.
+//
+// GitHub's global security advisories are read per Go module through its
+// REST API: GHSAModules says which modules each component's advisories
+// are filed under, GitHubClient downloads them (following pagination),
+// ParseRange reads their version ranges, and UpdateComponents merges them
+// into the curated component database, curated advisories always winning
+// and the curators' review notes (DefaultReviewNotes) kept and reported.
+//
+// The package writes nothing: storing the results is the caller's
+// business (see package vulndb/cache).
 package feed
 
 import (

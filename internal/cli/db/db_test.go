@@ -86,7 +86,7 @@ func write(t *testing.T, path string, data []byte) {
 func TestUpdate(t *testing.T) {
 	e, path := setup(t)
 	url := serveFile(t, feedFixture)
-	out, _, err := run(t, e, "update", "--url", url)
+	out, _, err := run(t, e, "update", "--source", "kubernetes", "--url", url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestUpdateFailures(t *testing.T) {
 			before := []byte("previous database, must survive a failed update")
 			write(t, path, before)
 			url := serve(t, tt.handler)
-			out, _, err := run(t, e, append([]string{"update", "--url", url}, tt.args...)...)
+			out, _, err := run(t, e, append([]string{"update", "--source", "kubernetes", "--url", url}, tt.args...)...)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want one mentioning %q (output %q)", err, tt.want, out)
 			}
@@ -220,7 +220,7 @@ func TestUpdateUnreachable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close() // nothing listens there any more
-	_, _, err := run(t, e, "update", "--url", url, "--timeout", "5s")
+	_, _, err := run(t, e, "update", "--source", "kubernetes", "--url", url, "--timeout", "5s")
 	if err == nil || !strings.Contains(err.Error(), "fetching the CVE feed") || !strings.Contains(err.Error(), "nothing was written") {
 		t.Fatalf("error %v", err)
 	}
@@ -247,11 +247,22 @@ func TestNoCacheDirectory(t *testing.T) {
 	}
 }
 
+func emptyFile(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "token")
+	write(t, p, []byte(" \n"))
+	return p
+}
+
 func TestUsageErrors(t *testing.T) {
 	e, _ := setup(t)
 	for _, args := range [][]string{
 		{"update", "--url", "ftp://example.invalid/feed"},
 		{"update", "--timeout", "0s"},
+		{"update", "--source", "osv"},
+		{"update", "--github-url", "api.github.com"},
+		{"update", "--github-token-file", filepath.Join(t.TempDir(), "missing")},
+		{"update", "--github-token-file", emptyFile(t)},
 		{"info", "-o", "yaml"},
 	} {
 		_, _, err := run(t, e, args...)

@@ -92,7 +92,7 @@ func setup(t *testing.T, c *testcluster.Cluster) {
 		deployment("ingress-digest", map[string]string{"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/version": "1.12.0"},
 			"registry.k8s.io/ingress-nginx/controller@sha256:d56f135b6462cfc476447cfe564b83a45e8bb7da2774963b00d12161112270b7"),
 		deployment("ingress-unknown", nil, "registry.k8s.io/ingress-nginx/controller@sha256:d56f135b6462cfc476447cfe564b83a45e8bb7da2774963b00d12161112270b7"),
-		deployment("argocd-server", nil, "quay.io/argoproj/argocd:v3.1.2"),
+		deployment("argocd-server", nil, "quay.io/argoproj/argocd:v3.1.8"),
 	} {
 		if _, err := cs.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			t.Fatal(err)
@@ -148,7 +148,7 @@ func TestClusterInventory(t *testing.T) {
 		"Node/kh-inv-crio/cri-o": "1.23.1", "Node/kh-inv-crio/kubelet": "1.23.4",
 		"Deployment/ingress-old/ingress-nginx": "1.11.3", "Deployment/ingress-fixed/ingress-nginx": "1.15.1",
 		"Deployment/ingress-digest/ingress-nginx": "1.12.0", "Deployment/ingress-unknown/ingress-nginx": "?",
-		"Deployment/argocd-server/argocd": "3.1.2", "DaemonSet/kube-proxy/kube-proxy": "1.18.4", "Pod/etcd-kh-inv-ubuntu/etcd": "3.5.6",
+		"Deployment/argocd-server/argocd": "3.1.8", "DaemonSet/kube-proxy/kube-proxy": "1.18.4", "Pod/etcd-kh-inv-ubuntu/etcd": "3.5.6",
 		"APIServer/" + testcluster.Admin + "/kube-apiserver": strings.TrimPrefix(testcluster.KubeVersion, "v"),
 	}
 	for k, v := range want {
