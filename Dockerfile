@@ -5,7 +5,7 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /kubeharden ./cmd/kubeharden
+RUN CGO_ENABLED=0 go build -trimpath -tags kustomize_disable_go_plugin_support -ldflags "-s -w" -o /kubeharden ./cmd/kubeharden
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /kubeharden /kubeharden

@@ -21,6 +21,10 @@ import (
 	"github.com/kubeharden/kubeharden/internal/benchgen"
 )
 
+// buildTags are the release build's (see the Makefile): the binaries
+// measured are those shipped.
+const buildTags = "kustomize_disable_go_plugin_support"
+
 func main() {
 	cache := flag.String("cache", ".cache/bench", "directory for binaries and corpora")
 	sizes := flag.String("sizes", "1000,10000,100000,1000000", "corpus sizes")
@@ -32,7 +36,7 @@ func main() {
 	kh := filepath.Join(*cache, "kubeharden")
 	dec := filepath.Join(*cache, "decode")
 	for _, b := range [][]string{{kh, "./cmd/kubeharden"}, {dec, "./hack/bench/decode"}} {
-		if out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput(); err != nil {
+		if out, err := exec.Command("go", "build", "-tags", buildTags, "-o", b[0], b[1]).CombinedOutput(); err != nil {
 			fail(fmt.Errorf("building %s: %v\n%s", b[1], err, out))
 		}
 	}
@@ -117,7 +121,7 @@ func buildBaseline(cache, rev string) (string, error) {
 			return "", fmt.Errorf("git worktree add: %v\n%s", err, out)
 		}
 	}
-	build := exec.Command("go", "build", "-o", bin, "./cmd/kubeharden")
+	build := exec.Command("go", "build", "-tags", buildTags, "-o", bin, "./cmd/kubeharden")
 	build.Dir = tree
 	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building %s: %v\n%s", rev, err, out)
