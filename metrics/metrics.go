@@ -59,14 +59,21 @@ const (
 	RuntimeAlertsTotal   = "kubeharden_runtime_alerts_total"
 	RuntimeExecsTotal    = "kubeharden_runtime_executions_total"
 	RuntimeLostTotal     = "kubeharden_runtime_lost_events_total"
+	ObjectFindings       = "kubeharden_object_findings"
 )
+
+// Detailed is the set of metrics whose labels name objects, which
+// cardinality forbids by default: they are served only when asked for
+// (serve --metrics-object-detail).
+var Detailed = map[string]bool{ObjectFindings: true}
 
 // Table is the one table of kubeharden's metrics. Label values are
 // bounded: checks, severities, namespaces, kinds, levels, frameworks —
-// never object names.
+// never object names, except in the opt-in metrics of Detailed.
 var Table = []Desc{
 	{Findings, Gauge, "Current findings (not suppressed) by check, severity, namespace (a Namespace's own findings: its name; cluster-scoped objects: empty) and kind.", []string{"check", "severity", "namespace", "kind"}},
 	{FindingsTotal, Gauge, "Current findings (not suppressed) by severity.", []string{"severity"}},
+	{ObjectFindings, Gauge, "Opt-in (serve --metrics-object-detail): current findings (not suppressed) of one object by check, severity, namespace, kind and object name; one series per failing object and check.", []string{"check", "severity", "namespace", "kind", "name"}},
 	{ObjectsScanned, Gauge, "Objects currently watched and evaluated (objects a controller owns are checked through it and not counted).", nil},
 	{PSSLevelObjects, Gauge, "Pod-bearing objects by namespace and the most restrictive Pod Security Standards level they meet.", []string{"namespace", "level"}},
 	{ComplianceRatio, Gauge, "Passed / evaluated controls per framework (CIS, NSA-CISA, PSS): a control fails while any check referring to it has a finding.", []string{"framework"}},

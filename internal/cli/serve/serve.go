@@ -11,11 +11,13 @@ package serve
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -60,10 +62,15 @@ type flags struct {
 	// --scanner (scanner.go)
 	scanner            bool
 	metricsBindAddress string
-	leaderElect        bool
-	policyReports      bool
-	kubeconfig         string
-	kubeContext        string
+	// metricsObjectDetail serves kubeharden_object_findings.
+	metricsObjectDetail bool
+	// metricsAuth and metricsTokenFile guard /metrics (metricsauth.go).
+	metricsAuth      string
+	metricsTokenFile string
+	leaderElect      bool
+	policyReports    bool
+	kubeconfig       string
+	kubeContext      string
 
 	// --audit-webhook (audit.go)
 	auditWebhook          bool
@@ -144,6 +151,9 @@ func newCommand(streams cmdutil.Streams, hk hooks) *cobra.Command {
 	fl.StringVar(&f.node, "node", os.Getenv("NODE_NAME"), "with --runtime, this node's name, for the pods running on it (default: $NODE_NAME, else the host name)")
 	fl.BoolVar(&f.scanner, "scanner", false, "watch the cluster and keep its findings current: Prometheus /metrics and wgpolicyk8s.io PolicyReports (see deploy/scanner.yaml)")
 	fl.StringVar(&f.metricsBindAddress, "metrics-bind-address", ":8080", "with --scanner, also serve /metrics, /healthz and /readyz over plain HTTP on this address (\"0\": do not)")
+	fl.BoolVar(&f.metricsObjectDetail, "metrics-object-detail", false, "with --scanner, also serve kubeharden_object_findings{check,severity,namespace,kind,name}: one series per failing object and check (object names in labels: cardinality grows with the findings)")
+	fl.StringVar(&f.metricsAuth, "metrics-auth", metricsAuthNone, "who may GET /metrics: none (anyone who reaches the port), or kubernetes (a bearer token the API server authenticates, for a user allowed to get the non-resource URL /metrics: TokenReview + SubjectAccessReview). With an authenticated mode, --metrics-bind-address serves HTTPS")
+	fl.StringVar(&f.metricsTokenFile, "metrics-token-file", "", "also accept these bearer tokens on /metrics (one per line); like --metrics-auth=kubernetes, makes --metrics-bind-address serve HTTPS")
 	fl.BoolVar(&f.leaderElect, "leader-elect", false, "with --scanner, write PolicyReports only while holding the Lease kubeharden-scanner in --namespace (for several replicas)")
 	fl.BoolVar(&f.policyReports, "policy-reports", true, "with --scanner, write a PolicyReport per namespace and a ClusterPolicyReport (server-side apply, field manager kubeharden)")
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "with --scanner, the kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then the in-cluster configuration)")
@@ -173,6 +183,11 @@ type env struct {
 	// when a component adds a collector to it: the scanner, the audit
 	// webhook).
 	metrics *metrics.Registry
+	// metricsHandler serves metrics, behind the --metrics-auth guard.
+	metricsHandler http.Handler
+	// metricsTLS is set when metricsHandler needs a bearer token: the
+	// plain metrics port then serves HTTPS with this configuration.
+	metricsTLS *tls.Config
 
 	once sync.Once
 	eng  *engine.Engine
@@ -258,8 +273,17 @@ func run(ctx context.Context, streams cmdutil.Streams, f *flags, changed func(st
 		return &cmdutil.ExitError{Code: 2, Err: err}
 	}
 	e := &env{log: log, plan: plan, metrics: metrics.NewRegistry()}
+	e.metricsHandler = e.metrics
+	auth, err := newMetricsAuth(f, log.With("component", "metrics"))
+	if err != nil {
+		return err
+	}
+	if auth != nil {
+		e.metricsHandler = auth.wrap(e.metrics)
+		e.metricsTLS = srv.TLSConfig()
+	}
 	if f.scanner || f.auditWebhook || f.runtime {
-		srv.Handle("GET /metrics", e.metrics)
+		srv.Handle("GET /metrics", e.metricsHandler)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
