@@ -91,9 +91,26 @@ type ObjectReference struct {
 // namespace with findings (keyed by namespace) and the ClusterPolicyReport
 // of cluster-scoped objects (always returned, possibly empty).
 func (s *State) Reports() (namespaced map[string]*PolicyReport, cluster *PolicyReport) {
+	return s.reports(nil)
+}
+
+// ReportsFor is Reports for some namespaces only ("" for the
+// ClusterPolicyReport, which is nil unless asked for): a namespace of
+// namespaces without findings has no report in namespaced.
+func (s *State) ReportsFor(namespaces []string) (namespaced map[string]*PolicyReport, cluster *PolicyReport) {
+	only := make(map[string]bool, len(namespaces))
+	for _, ns := range namespaces {
+		only[ns] = true
+	}
+	return s.reports(only)
+}
+
+func (s *State) reports(only map[string]bool) (namespaced map[string]*PolicyReport, cluster *PolicyReport) {
 	namespaced = map[string]*PolicyReport{}
-	cluster = newReport("ClusterPolicyReport", "")
-	for _, f := range s.Findings() {
+	if only == nil || only[""] {
+		cluster = newReport("ClusterPolicyReport", "")
+	}
+	for _, f := range s.findings(only) {
 		ns := f.Object.Ref.Namespace
 		r := cluster
 		if ns != "" {
@@ -108,7 +125,11 @@ func (s *State) Reports() (namespaced map[string]*PolicyReport, cluster *PolicyR
 		}
 		r.Results = append(r.Results, result(f.Finding, f.Since))
 	}
-	for _, r := range append(values(namespaced), cluster) {
+	all := values(namespaced)
+	if cluster != nil {
+		all = append(all, cluster)
+	}
+	for _, r := range all {
 		if left := r.Summary.Fail - len(r.Results); left > 0 {
 			r.Metadata.Annotations = map[string]string{TruncatedAnnotation: strconv.Itoa(left)}
 		}

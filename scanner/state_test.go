@@ -171,3 +171,117 @@ func TestNamespaceFindingsLabelledWithTheirNamespace(t *testing.T) {
 		t.Errorf("no sample %s in %v", key, m)
 	}
 }
+
+// Object names appear in labels only when asked for, and follow the
+// objects: a fixed or deleted object's series goes away.
+func TestObjectDetailIsOptIn(t *testing.T) {
+	e := newEngine(t)
+	at := time.Unix(1_700_000_000, 0)
+	plain := NewState(e.Checks())
+	plain.Put(e.Evaluate(pod("a", "p1", true)), at)
+	for k := range samples(plain) {
+		if strings.HasPrefix(k, metrics.ObjectFindings+"{") {
+			t.Errorf("object series without EnableObjectDetail: %s", k)
+		}
+	}
+
+	s := NewState(e.Checks())
+	s.EnableObjectDetail()
+	s.Put(e.Evaluate(pod("a", "p1", true)), at)
+	s.Put(e.Evaluate(pod("a", "p2", true)), at)
+	s.Put(e.Evaluate(pod("a", "ok", false)), at)
+	m := samples(s)
+	for _, name := range []string{"p1", "p2"} {
+		if got := m[metrics.ObjectFindings+"{privileged-container,critical,a,Pod,"+name+"}"]; got != 1 {
+			t.Errorf("object series of %s = %v, want 1 (samples %v)", name, got, m)
+		}
+	}
+	if _, ok := m[metrics.ObjectFindings+"{privileged-container,critical,a,Pod,ok}"]; ok {
+		t.Errorf("a series for a pod without the finding: %v", m)
+	}
+	if got := m[metrics.Findings+"{privileged-container,critical,a,Pod}"]; got != 2 {
+		t.Errorf("aggregate = %v, want 2", got)
+	}
+	s.Put(e.Evaluate(pod("a", "p1", false)), at)
+	s.Delete(inventory.Ref{APIVersion: "v1", Kind: "Pod", Namespace: "a", Name: "p2"}, at)
+	for k := range samples(s) {
+		if strings.HasPrefix(k, metrics.ObjectFindings+"{privileged-container") {
+			t.Errorf("series left after the fix and the delete: %s", k)
+		}
+	}
+}
+
+// The state says which namespaces' reports changed, so that a writer
+// rewrites those alone; ReportsFor builds only the reports asked for.
+func TestReportChanges(t *testing.T) {
+	e := newEngine(t)
+	s := NewState(e.Checks())
+	at := time.Unix(1_700_000_000, 0)
+	take := func() string { return strings.Join(s.TakeReportChanges(), ",") }
+	s.Put(e.Evaluate(pod("a", "p1", true)), at)
+	s.Put(e.Evaluate(pod("b", "p2", true)), at)
+	if got := take(); got != "a,b" {
+		t.Errorf("changes after two new pods = %q, want a,b", got)
+	}
+	s.Put(e.Evaluate(pod("a", "p1", true)), at.Add(time.Minute))
+	if got := take(); got != "" {
+		t.Errorf("changes after an unchanged verdict = %q, want none", got)
+	}
+	s.Put(e.Evaluate(pod("a", "p1", false)), at.Add(time.Minute))
+	if got := take(); got != "a" {
+		t.Errorf("changes after a fix in a = %q, want a", got)
+	}
+	s.Delete(inventory.Ref{APIVersion: "v1", Kind: "Pod", Namespace: "b", Name: "p2"}, at)
+	if got := take(); got != "b" {
+		t.Errorf("changes after a delete in b = %q, want b", got)
+	}
+	chk := e.Checks()[0]
+	node := &report.Object{Ref: inventory.Ref{APIVersion: "v1", Kind: "Node", Name: "n1"}}
+	inC := &report.Object{Ref: inventory.Ref{APIVersion: "v1", Kind: "Pod", Namespace: "c", Name: "p3"}}
+	s.SetFindings("g", []*report.Finding{{Check: chk, Object: node, Message: "m"}, {Check: chk, Object: inC, Message: "m"}}, at, 0)
+	if got := take(); got != ",c" {
+		t.Errorf("changes after cross-object findings = %q, want the cluster report and c", got)
+	}
+	s.SetFindings("g", []*report.Finding{{Check: chk, Object: node, Message: "m"}, {Check: chk, Object: inC, Message: "m"}}, at.Add(time.Minute), 0)
+	if got := take(); got != "" {
+		t.Errorf("changes after the same cross-object findings = %q, want none", got)
+	}
+	s.SetFindings("g", []*report.Finding{{Check: chk, Object: node, Message: "m"}}, at, 0)
+	if got := take(); got != "c" {
+		t.Errorf("changes after c's cross-object finding went = %q, want c", got)
+	}
+	s.Put(e.Evaluate(pod("d", "p4", true)), at)
+	ns, cluster := s.ReportsFor([]string{"d", "b"}) // b has no finding left
+	if cluster != nil || len(ns) != 1 || ns["d"] == nil || ns["d"].Summary.Fail == 0 {
+		t.Errorf("ReportsFor(d, b) = %v, cluster %v; want d's report alone", ns, cluster)
+	}
+	if _, cluster := s.ReportsFor([]string{""}); cluster == nil || cluster.Summary.Fail != 1 {
+		t.Errorf("ReportsFor(\"\") cluster report = %+v, want the node's finding", cluster)
+	}
+	if got := strings.Join(s.ReportNamespaces(), ","); got != ",a,d" {
+		t.Errorf("ReportNamespaces = %q, want the cluster report, a (run-as-root) and d", got)
+	}
+}
+
+// Objects with the same findings share one list of them.
+func TestIdenticalFindingsAreShared(t *testing.T) {
+	e := newEngine(t)
+	s := NewState(e.Checks())
+	at := time.Unix(1_700_000_000, 0)
+	s.Put(e.Evaluate(pod("a", "p1", true)), at)
+	s.Put(e.Evaluate(pod("a", "p2", true)), at)
+	s.Put(e.Evaluate(pod("a", "p3", false)), at)
+	facts := func(name string) []fact {
+		return s.objects[inventory.Ref{APIVersion: "v1", Kind: "Pod", Namespace: "a", Name: name}].facts
+	}
+	p1, p2, p3 := facts("p1"), facts("p2"), facts("p3")
+	if len(p1) == 0 || &p1[0] != &p2[0] {
+		t.Errorf("p1 and p2 have the same findings but do not share them")
+	}
+	if len(p3) == 0 || &p3[0] == &p1[0] {
+		t.Errorf("p3's findings differ but are shared with p1's")
+	}
+	if fs, _ := s.Lookup(inventory.Ref{APIVersion: "v1", Kind: "Pod", Namespace: "a", Name: "p2"}); len(fs) != len(p2) || fs[0].Object.Ref.Name != "p2" {
+		t.Errorf("Lookup(p2) = %v: the findings must name their own object", fs)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sort"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -142,79 +143,89 @@ func (s *Scanner) waitForCRDs(ctx context.Context) bool {
 type writer struct {
 	s       *Scanner
 	applied map[string][32]byte // namespace ("" for the cluster report) -> content hash
-	failed  bool
+	// synced is false until a full sync succeeded: the first, and the
+	// next after a failure.
+	synced bool
 }
 
-// sync makes the cluster's reports those of the state: applies the
-// reports whose content changed, deletes the PolicyReports of namespaces
-// that no longer have findings.
+// reportBatch is how many namespaces' reports are built at once: a
+// report holds up to scanner.MaxResults results, and building every
+// namespace's together would hold them all.
+const reportBatch = 4
+
+// sync makes the cluster's reports those of the state. The first sync,
+// and the first after a failure, covers every namespace with findings,
+// every report written before and every report a previous leader left
+// (listed by label, metadata only); the others cover only the namespaces
+// whose findings changed since. A report whose content did not change is
+// not written again; the PolicyReport of a namespace without findings is
+// deleted.
 func (w *writer) sync(ctx context.Context) {
-	namespaced, cluster := w.s.state.Reports()
+	changed := w.s.state.TakeReportChanges()
+	var todo []string
+	full := !w.synced
 	failed := false
-	apply := func(ns string, r *scanner.PolicyReport) {
-		data, err := json.Marshal(r)
+	if full {
+		set := map[string]bool{"": true}
+		for _, ns := range w.s.state.ReportNamespaces() {
+			set[ns] = true
+		}
+		for ns := range w.applied {
+			set[ns] = true
+		}
+		list, err := w.s.meta.Resource(policyReports).Namespace("").List(ctx, metav1.ListOptions{
+			LabelSelector: scanner.ManagedByLabel + "=" + scanner.ReportSource})
 		if err != nil {
-			w.fail(fmt.Errorf("encoding the report of %q: %w", ns, err))
+			w.fail(fmt.Errorf("listing PolicyReports: %w", err))
 			failed = true
-			return
-		}
-		sum := sha256.Sum256(data)
-		if prev, ok := w.applied[ns]; ok && prev == sum && !w.failed {
-			return
-		}
-		if ns == "" {
-			_, err = w.s.dyn.Resource(clusterPolicyReports).Patch(ctx, r.Metadata.Name, types.ApplyPatchType, data,
-				metav1.PatchOptions{FieldManager: FieldManager, Force: ptr(true)})
 		} else {
-			_, err = w.s.dyn.Resource(policyReports).Namespace(ns).Patch(ctx, r.Metadata.Name, types.ApplyPatchType, data,
-				metav1.PatchOptions{FieldManager: FieldManager, Force: ptr(true)})
-		}
-		if err != nil {
-			if ns != "" && (apierrors.IsNotFound(err) || apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause)) {
-				return // the namespace is going away, and its findings with it
+			for _, it := range list.Items {
+				if it.Name == scanner.ReportName {
+					set[it.Namespace] = true
+					if _, ok := w.applied[it.Namespace]; !ok {
+						w.applied[it.Namespace] = [32]byte{} // someone's: delete or overwrite it
+					}
+				}
 			}
-			w.fail(fmt.Errorf("applying the PolicyReport of %q: %w", ns, err))
-			failed = true
-			return
 		}
-		w.s.writes.Add(1)
-		w.applied[ns] = sum
-	}
-	apply("", cluster)
-	for ns, r := range namespaced {
-		apply(ns, r)
-	}
-	// Delete our reports of namespaces without findings: those we wrote,
-	// and those a previous leader wrote (listed by label).
-	list, err := w.s.dyn.Resource(policyReports).Namespace("").List(ctx, metav1.ListOptions{
-		LabelSelector: scanner.ManagedByLabel + "=" + scanner.ReportSource})
-	if err != nil {
-		w.fail(fmt.Errorf("listing PolicyReports: %w", err))
-		failed = true
+		for ns := range set {
+			todo = append(todo, ns)
+		}
+		sort.Strings(todo)
 	} else {
-		for _, it := range list.Items {
-			ns := it.GetNamespace()
-			if namespaced[ns] != nil || it.GetName() != scanner.ReportName {
+		todo = changed
+	}
+	for len(todo) > 0 && ctx.Err() == nil {
+		batch := todo[:min(reportBatch, len(todo))]
+		todo = todo[len(batch):]
+		namespaced, cluster := w.s.state.ReportsFor(batch)
+		for _, ns := range batch {
+			r := namespaced[ns]
+			if ns == "" {
+				r = cluster
+			}
+			if r != nil {
+				failed = !w.apply(ctx, ns, r) || failed
 				continue
 			}
-			err := w.s.dyn.Resource(policyReports).Namespace(ns).Delete(ctx, it.GetName(), metav1.DeleteOptions{})
+			if _, ok := w.applied[ns]; !ok {
+				continue
+			}
+			err := w.s.dyn.Resource(policyReports).Namespace(ns).Delete(ctx, scanner.ReportName, metav1.DeleteOptions{})
 			if err != nil && !apierrors.IsNotFound(err) {
 				w.fail(fmt.Errorf("deleting the PolicyReport of %q: %w", ns, err))
 				failed = true
 				continue
 			}
-			w.s.writes.Add(1)
+			if err == nil {
+				w.s.writes.Add(1)
+			}
 			delete(w.applied, ns)
 		}
 	}
-	for ns := range w.applied {
-		if ns != "" && namespaced[ns] == nil {
-			delete(w.applied, ns)
-		}
-	}
-	w.failed = failed
+	w.synced = !failed && ctx.Err() == nil
 	if failed {
-		// Try again after the debounce interval, even without a change.
+		// Try again after a while, even without a change.
 		go func() {
 			select {
 			case <-ctx.Done():
@@ -223,6 +234,39 @@ func (w *writer) sync(ctx context.Context) {
 			}
 		}()
 	}
+}
+
+// apply writes one report with server-side apply unless it is what was
+// applied last; it reports whether it succeeded.
+func (w *writer) apply(ctx context.Context, ns string, r *scanner.PolicyReport) bool {
+	data, err := json.Marshal(r)
+	if err != nil {
+		w.fail(fmt.Errorf("encoding the report of %q: %w", ns, err))
+		return false
+	}
+	sum := sha256.Sum256(data)
+	if prev, ok := w.applied[ns]; ok && prev == sum {
+		return true
+	}
+	if ns == "" {
+		_, err = w.s.dyn.Resource(clusterPolicyReports).Patch(ctx, r.Metadata.Name, types.ApplyPatchType, data,
+			metav1.PatchOptions{FieldManager: FieldManager, Force: ptr(true)})
+	} else {
+		_, err = w.s.dyn.Resource(policyReports).Namespace(ns).Patch(ctx, r.Metadata.Name, types.ApplyPatchType, data,
+			metav1.PatchOptions{FieldManager: FieldManager, Force: ptr(true)})
+	}
+	if err != nil {
+		if ns != "" && (apierrors.IsNotFound(err) || apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause)) {
+			delete(w.applied, ns)
+			return true // the namespace is going away, and its findings with it
+		}
+		w.fail(fmt.Errorf("applying the PolicyReport of %q: %w", ns, err))
+		delete(w.applied, ns)
+		return false
+	}
+	w.s.writes.Add(1)
+	w.applied[ns] = sum
+	return true
 }
 
 func (w *writer) fail(err error) {

@@ -3,7 +3,6 @@ package watch
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -41,6 +40,7 @@ func TestScale(t *testing.T) {
 	}
 	c := testcluster.Require(t)
 	cfg := c.AdminConfig()
+	installCRDs(t, cfg)
 	cfg.QPS, cfg.Burst = 2000, 4000
 	kube := kubernetes.NewForConfigOrDie(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -145,8 +145,9 @@ func TestScale(t *testing.T) {
 	if rss, err := binaryRSS(t, c.KubeconfigPath(testcluster.Admin)); err != nil {
 		t.Errorf("measuring the binary: %v", err)
 	} else {
-		t.Logf("kubeharden serve --scanner at %d objects: VmRSS %s when ready, %s after 30 s idle; VmHWM %s",
-			total, rss["VmRSS"], rss["VmRSS after 30s idle"], rss["VmHWM after 30s idle"])
+		t.Logf("kubeharden serve --scanner (PolicyReports on) at %d objects: VmRSS %s when ready (anonymous %s, file %s), %s after 30 s idle (anonymous %s); VmHWM %s",
+			total, rss["VmRSS"], rss["RssAnon"], rss["RssFile"], rss["VmRSS after 30s idle"], rss["RssAnon after 30s idle"], rss["VmHWM after 30s idle"])
+		t.Logf("its last collection: %s", rss["last GC"])
 	}
 	for _, g := range s.groups {
 		p := part{g, ""}
@@ -223,7 +224,7 @@ func rss() string {
 func binaryRSS(t *testing.T, kubeconfig string) (map[string]string, error) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "kubeharden")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/kubeharden").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-tags", "kustomize_disable_go_plugin_support", "-o", bin, "../../cmd/kubeharden").CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("go build: %v\n%s", err, out)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -233,8 +234,16 @@ func binaryRSS(t *testing.T, kubeconfig string) (map[string]string, error) {
 	addr := ln.Addr().String()
 	ln.Close()
 	cmd := exec.Command(bin, "serve", "--scanner", "--bind-address", "127.0.0.1:0", "--metrics-bind-address", addr,
-		"--kubeconfig", kubeconfig, "--policy-reports=false")
-	cmd.Stderr = io.Discard
+		"--kubeconfig", kubeconfig, "--policy-reports=true")
+	// The collector's trace: the heap after each collection, to tell the
+	// live heap from the resident size.
+	errFile, err := os.Create(filepath.Join(dir, "stderr"))
+	if err != nil {
+		return nil, err
+	}
+	defer errFile.Close()
+	cmd.Stderr = errFile
+	cmd.Env = append(os.Environ(), "GODEBUG=gctrace=1")
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -263,7 +272,7 @@ func binaryRSS(t *testing.T, kubeconfig string) (map[string]string, error) {
 			return err
 		}
 		for _, l := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(l, ":"); ok && (k == "VmRSS" || k == "VmHWM") {
+			if k, v, ok := strings.Cut(l, ":"); ok && (k == "VmRSS" || k == "VmHWM" || k == "RssAnon" || k == "RssFile") {
 				out[k+suffix] = strings.TrimSpace(v)
 			}
 		}
@@ -275,5 +284,12 @@ func binaryRSS(t *testing.T, kubeconfig string) (map[string]string, error) {
 		return nil, err
 	}
 	time.Sleep(30 * time.Second)
+	if b, err := os.ReadFile(errFile.Name()); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "gc ") {
+				out["last GC"] = l
+			}
+		}
+	}
 	return out, read(" after 30s idle")
 }

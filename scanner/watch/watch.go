@@ -14,11 +14,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -39,6 +43,7 @@ import (
 	"github.com/kubeharden/kubeharden/report"
 	kscan "github.com/kubeharden/kubeharden/scan"
 	"github.com/kubeharden/kubeharden/scanner"
+	"github.com/kubeharden/kubeharden/source/cluster"
 )
 
 // Defaults.
@@ -68,6 +73,9 @@ type Options struct {
 	// LeaderElection, when its Namespace is set, makes the report writer
 	// run only on the replica holding the lease.
 	LeaderElection LeaderElection
+	// ObjectDetail adds the opt-in metric kubeharden_object_findings,
+	// labelled with object names.
+	ObjectDetail bool
 	// AfterSync, if set, is called once the caches synced and the
 	// cross-object checks ran once (a server returns the memory of the
 	// initial listing to the system there: debug.FreeOSMemory).
@@ -90,6 +98,14 @@ type Scanner struct {
 	setKinds map[*kinds.Type]bool
 	unlisted []*kinds.Type
 
+	// nodeChecks is set when checks of node components run: the
+	// components the API shows (mirror pods, node-args annotations,
+	// kubeadm's kubelet configuration) are derived again when one of
+	// their sources changes (nodesDirty).
+	nodeChecks bool
+	nodesDirty atomic.Bool
+	nodeNotes  map[string]bool // notices and errors already logged
+
 	dirty    chan struct{}
 	dirtyMu  sync.Mutex
 	pending  map[part]bool
@@ -111,6 +127,28 @@ type group struct {
 	eng   *engine.Engine
 	kinds map[*kinds.Type]bool
 	local bool
+	// next is when a whole-cluster group may run again (setLoop only).
+	next time.Time
+}
+
+// Throttling of the whole-cluster checks: one whose evaluation took
+// longer than slowEvaluation waits throttleFactor times that long before
+// it runs again (at most maxThrottle), so that a check costing a second
+// per run over a large, churning cluster takes at most a fifth of a core;
+// its findings then follow a change within that wait rather than the
+// debounce interval. Namespace-local checks are never throttled.
+const (
+	slowEvaluation = 100 * time.Millisecond
+	throttleFactor = 4
+	maxThrottle    = time.Minute
+)
+
+// throttle is how long a whole-cluster group that took took waits.
+func throttle(took time.Duration) time.Duration {
+	if took < slowEvaluation {
+		return 0
+	}
+	return min(throttleFactor*took, maxThrottle)
 }
 
 // part is what one recomputation covers: a group, in one namespace for
@@ -226,6 +264,9 @@ func New(opts Options) (*Scanner, error) {
 		}
 	}
 	s.state = scanner.NewState(running)
+	if opts.ObjectDetail {
+		s.state.EnableObjectDetail()
+	}
 
 	cfg := rest.CopyConfig(opts.Config)
 	cfg.UserAgent = "kubeharden-scanner"
@@ -245,12 +286,23 @@ func New(opts Options) (*Scanner, error) {
 	if s.kube, err = kubernetes.NewForConfig(pb); err != nil {
 		return nil, fmt.Errorf("building the client: %w", err)
 	}
+	for _, c := range running {
+		if slices.Contains(c.Kinds, kinds.NodeComponent) {
+			s.nodeChecks = true
+		}
+	}
 	for _, t := range kinds.Listed() {
-		if objectKinds[t] || s.setKinds[t] {
+		if objectKinds[t] || s.setKinds[t] || (s.nodeChecks && nodeSource(t)) {
 			s.watched = append(s.watched, &watched{t: t, object: objectKinds[t]})
 		}
 	}
 	return s, nil
+}
+
+// nodeSource reports whether the node components are derived from
+// objects of kind t.
+func nodeSource(t *kinds.Type) bool {
+	return t == kinds.Node || t == kinds.Pod || t == kinds.ConfigMap
 }
 
 // State is the scanner's findings.
@@ -391,8 +443,17 @@ func (s *Scanner) evaluateVersion(ctx context.Context) error {
 // handler applies one kind's watch events to the state.
 func (s *Scanner) handler(w *watched) cache.ResourceEventHandler {
 	return cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { s.apply(w, obj) },
-		UpdateFunc: func(_, obj any) { s.apply(w, obj) },
+		AddFunc: func(obj any) { s.apply(w, obj) },
+		UpdateFunc: func(old, obj any) {
+			if unchanged(old, obj) {
+				// A status or resourceVersion change that the caches
+				// do not keep (a controlled pod's phase, a bare pod's
+				// conditions): nothing to evaluate.
+				s.state.Touch(time.Now())
+				return
+			}
+			s.apply(w, obj)
+		},
 		DeleteFunc: func(obj any) {
 			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 				obj = d.Obj
@@ -402,11 +463,13 @@ func (s *Scanner) handler(w *watched) cache.ResourceEventHandler {
 				s.state.Delete(o.Ref, now)
 				s.markDirty(w.t, o.Meta)
 			}
+			s.markNodes(w.t, obj)
 		},
 	}
 }
 
 func (s *Scanner) apply(w *watched, obj any) {
+	s.markNodes(w.t, obj)
 	now := time.Now()
 	o := toObject(w.t, obj, w.t.PodBearing) // evaluation defaults pod specs in place
 	if o == nil {
@@ -453,6 +516,15 @@ func (s *Scanner) markDirty(t *kinds.Type, m *metav1.ObjectMeta) {
 	}
 }
 
+// markNodes records that the node components are to be derived again
+// when obj, of kind t, is one of their sources.
+func (s *Scanner) markNodes(t *kinds.Type, obj any) {
+	if s.nodeChecks && nodeSource(t) && cluster.MaybeNodeComponent(obj) {
+		s.nodesDirty.Store(true)
+		s.poke()
+	}
+}
+
 // setLoop recomputes the parts of the cross-object checks whose inputs
 // changed, at most once per debounce interval.
 func (s *Scanner) setLoop(ctx context.Context) {
@@ -467,6 +539,9 @@ func (s *Scanner) setLoop(ctx context.Context) {
 			return
 		case <-time.After(s.opts.Debounce):
 		}
+		if s.nodesDirty.Swap(false) {
+			s.recomputeNodes()
+		}
 		s.dirtyMu.Lock()
 		parts := s.pending
 		s.pending = map[part]bool{}
@@ -475,8 +550,27 @@ func (s *Scanner) setLoop(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			s.recompute(p)
+			if wait := time.Until(p.g.next); !p.g.local && wait > 0 {
+				// Not yet: keep it pending and come back when it is due.
+				s.dirtyMu.Lock()
+				s.pending[p] = true
+				s.dirtyMu.Unlock()
+				time.AfterFunc(wait, s.poke)
+				continue
+			}
+			took := s.recompute(p)
+			if !p.g.local {
+				p.g.next = time.Now().Add(throttle(took))
+			}
 		}
+	}
+}
+
+// poke wakes setLoop up.
+func (s *Scanner) poke() {
+	select {
+	case s.dirty <- struct{}{}:
+	default:
 	}
 }
 
@@ -486,6 +580,10 @@ func (s *Scanner) recomputeAll() {
 	s.dirtyMu.Lock()
 	s.pending = map[part]bool{}
 	s.dirtyMu.Unlock()
+	if s.nodeChecks {
+		s.nodesDirty.Store(false)
+		s.recomputeNodes()
+	}
 	for _, g := range s.groups {
 		start := time.Now()
 		fs := s.evaluate(g, nil)
@@ -508,15 +606,62 @@ func (s *Scanner) recomputeAll() {
 	}
 }
 
-// recompute evaluates one part of the cross-object checks again.
-func (s *Scanner) recompute(p part) {
+// nodesKey is the state's key of the node components' findings.
+const nodesKey = "node-components"
+
+// recomputeNodes derives the node components from the caches of Nodes,
+// Pods and kube-system ConfigMaps, as a cluster scan does from its
+// listing (without kubelets' /configz and the node agents' logs, which
+// take requests), and replaces their findings. Notices and errors are
+// logged once each.
+func (s *Scanner) recomputeNodes() {
+	start := time.Now()
+	var objs []any
+	for _, w := range s.watched {
+		if !nodeSource(w.t) {
+			continue
+		}
+		for _, o := range w.informer.GetStore().List() {
+			if cluster.MaybeNodeComponent(o) {
+				objs = append(objs, o)
+			}
+		}
+	}
+	comps, notices, errs := cluster.NodeComponents(objs, contextName)
+	var fs []*report.Finding
+	for _, o := range comps {
+		fs = append(fs, s.eng.Evaluate(o).Findings...)
+	}
+	s.state.SetFindings(nodesKey, fs, start, time.Since(start))
+	if s.nodeNotes == nil {
+		s.nodeNotes = map[string]bool{}
+	}
+	for _, n := range notices {
+		if key := n.File + ": " + n.Message; !s.nodeNotes[key] {
+			s.nodeNotes[key] = true
+			s.log.Info("node components", "where", n.File, "notice", n.Message)
+		}
+	}
+	for _, e := range errs {
+		if key := e.File + ": " + e.Message; !s.nodeNotes[key] {
+			s.nodeNotes[key] = true
+			s.log.Warn("node components", "where", e.File, "error", e.Message)
+		}
+	}
+}
+
+// recompute evaluates one part of the cross-object checks again, and
+// returns how long that took.
+func (s *Scanner) recompute(p part) time.Duration {
 	start := time.Now()
 	var ns *string
 	if p.g.local {
 		ns = &p.ns
 	}
 	fs := s.evaluate(p.g, ns)
-	s.state.SetFindings(p.key(), fs, start, time.Since(start))
+	took := time.Since(start)
+	s.state.SetFindings(p.key(), fs, start, took)
+	return took
 }
 
 // evaluate runs a group's checks, in a fresh engine run, over the
@@ -556,6 +701,42 @@ func (s *Scanner) evaluate(g *group, ns *string) []*report.Finding {
 	return run.Report().Findings
 }
 
+// unchanged reports whether an informer's update changed nothing the
+// caches keep but the resourceVersion: both are pointers to the same
+// struct type whose fields, metadata aside from the resourceVersion,
+// are semantically equal. It only reads the objects (the informer's
+// copies are shared).
+func unchanged(a, b any) bool {
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	if !va.IsValid() || !vb.IsValid() || va.Type() != vb.Type() || va.Kind() != reflect.Pointer || va.IsNil() || vb.IsNil() {
+		return false
+	}
+	ea, eb := va.Elem(), vb.Elem()
+	if ea.Kind() != reflect.Struct {
+		return false
+	}
+	for i := range ea.NumField() {
+		f := ea.Type().Field(i)
+		switch {
+		case f.Name == "TypeMeta":
+		case f.Name == "ObjectMeta" && f.Type == reflect.TypeFor[metav1.ObjectMeta]():
+			ma, mb := ea.Field(i).Interface().(metav1.ObjectMeta), eb.Field(i).Interface().(metav1.ObjectMeta)
+			ma.ResourceVersion, mb.ResourceVersion = "", ""
+			ma.ManagedFields, mb.ManagedFields = nil, nil
+			if !equality.Semantic.DeepEqual(ma, mb) {
+				return false
+			}
+		case !f.IsExported():
+			return false
+		default:
+			if !equality.Semantic.DeepEqual(ea.Field(i).Interface(), eb.Field(i).Interface()) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 
 // transform keeps what checks read of an object: managedFields go, and a
@@ -578,6 +759,7 @@ func transform(t *kinds.Type) cache.TransformFunc {
 		if !ownedByController(t, m) {
 			if p, ok := obj.(*corev1.Pod); ok {
 				p.Status = corev1.PodStatus{} // no check reads a pod's status
+				dropTokenVolume(&p.Spec)
 			}
 			return obj, nil
 		}
@@ -588,6 +770,71 @@ func transform(t *kinds.Type) cache.TransformFunc {
 		}
 		return obj, nil
 	}
+}
+
+// tokenVolumePrefix starts the name of the volume the API server's
+// ServiceAccount admission appends to pods that get a token.
+const tokenVolumePrefix = "kube-api-access-"
+
+// dropTokenVolume removes from a cached pod the service account token
+// volume the API server appends to every pod that gets a token (a
+// projected volume of the token, the cluster CA and the namespace) and
+// its mounts — about a kilobyte a pod that no check reads: whether a pod
+// gets a token is read from automountServiceAccountToken, and the Pod
+// Security Standards allow projected volumes at every level. Only when
+// the volume and each of its mounts are last in their lists, so that the
+// index of no other volume or mount, which findings' field paths name,
+// moves.
+func dropTokenVolume(spec *corev1.PodSpec) {
+	n := len(spec.Volumes)
+	if n == 0 || spec.Volumes[n-1].Projected == nil || !strings.HasPrefix(spec.Volumes[n-1].Name, tokenVolumePrefix) {
+		return
+	}
+	name := spec.Volumes[n-1].Name
+	mountsLast := func(ms []corev1.VolumeMount) bool {
+		for i, m := range ms {
+			if m.Name == name && i != len(ms)-1 {
+				return false
+			}
+		}
+		return true
+	}
+	for _, c := range spec.EphemeralContainers {
+		for _, m := range c.VolumeMounts {
+			if m.Name == name {
+				return
+			}
+		}
+	}
+	for _, cs := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+		for _, c := range cs {
+			if !mountsLast(c.VolumeMounts) {
+				return
+			}
+		}
+	}
+	for _, cs := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+		for i := range cs {
+			cs[i].VolumeMounts = dropLast(cs[i].VolumeMounts, func(m corev1.VolumeMount) bool { return m.Name == name })
+		}
+	}
+	spec.Volumes = dropLast(spec.Volumes, func(corev1.Volume) bool { return true })
+}
+
+// dropLast returns s without its last element when drop says so; the
+// element is cleared so that what it points to can be freed, and an
+// emptied slice is nil.
+func dropLast[T any](s []T, drop func(T) bool) []T {
+	n := len(s)
+	if n == 0 || !drop(s[n-1]) {
+		return s
+	}
+	if n == 1 {
+		return nil
+	}
+	var zero T
+	s[n-1] = zero
+	return s[: n-1 : n-1]
 }
 
 // toObject turns an informer's object into an inventory object. With

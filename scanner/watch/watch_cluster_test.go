@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeharden/kubeharden/internal/testcluster"
+	"github.com/kubeharden/kubeharden/kinds"
 	"github.com/kubeharden/kubeharden/metrics"
 	kscan "github.com/kubeharden/kubeharden/scan"
 	"github.com/kubeharden/kubeharden/scanner"
@@ -344,4 +345,70 @@ func TestOneWriter(t *testing.T) {
 		t.Error("the stopped replica still says it leads")
 	}
 	testcluster.WaitFor(t, "the other replica to take over", func() bool { return follower.leader.Load() })
+}
+
+// The node components the API shows are judged as a cluster scan judges
+// them, and follow the cluster: a control plane mirror pod with
+// --anonymous-auth=true on a node fails apiserver-anonymous-auth until
+// the pod is replaced by one with --anonymous-auth=false.
+func TestScannerNodeComponents(t *testing.T) {
+	c := testcluster.Shared(t)
+	cfg := c.AdminConfig()
+	kube := kubernetes.NewForConfigOrDie(cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const node = "kh-scanner-node"
+	if _, err := kube.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: node}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { kube.CoreV1().Nodes().Delete(context.Background(), node, metav1.DeleteOptions{}) })
+	mirror := func(anonymous string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "kube-apiserver-" + node, Namespace: "kube-system",
+			Annotations: map[string]string{"kubernetes.io/config.mirror": "0123456789abcdef"}},
+			Spec: corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "kube-apiserver", Image: "registry.k8s.io/kube-apiserver:v1.37.2",
+				Command: []string{"kube-apiserver", "--anonymous-auth=" + anonymous, "--authorization-mode=Node,RBAC"}}}}}
+	}
+	if _, err := kube.CoreV1().Pods("kube-system").Create(ctx, mirror("true"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		kube.CoreV1().Pods("kube-system").Delete(context.Background(), "kube-apiserver-"+node, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
+	})
+	s, err := New(Options{Config: cfg, Plan: kscan.Plan{Now: time.Now, Only: []string{"apiserver-anonymous-auth", "privileged-container"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	anonymous := func() bool {
+		for _, f := range s.State().Findings() {
+			if f.Check.ID == "apiserver-anonymous-auth" && f.Object.Ref.Kind == kinds.NodeComponent.Kind && f.Object.Origin.Node == node {
+				return true
+			}
+		}
+		return false
+	}
+	testcluster.WaitFor(t, "the scanner to be ready", func() bool { return s.Ready() == nil })
+	if !anonymous() {
+		t.Fatalf("no apiserver-anonymous-auth finding on node %s after the sync: %v", node, s.State().Findings())
+	}
+	if err := kube.CoreV1().Pods("kube-system").Delete(ctx, "kube-apiserver-"+node, metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
+		t.Fatal(err)
+	}
+	testcluster.WaitFor(t, "the mirror pod to be gone", func() bool {
+		_, err := kube.CoreV1().Pods("kube-system").Get(ctx, "kube-apiserver-"+node, metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+	if _, err := kube.CoreV1().Pods("kube-system").Create(ctx, mirror("false"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	testcluster.WaitFor(t, "the finding to clear", func() bool { return !anonymous() })
+	t.Logf("finding cleared %v after the fixed mirror pod was created", time.Since(start).Round(time.Millisecond))
 }

@@ -546,3 +546,55 @@ func fromAPI(settings map[string]nodeconf.Setting, where string) {
 		}
 	}
 }
+
+// NodeComponents derives the node components the API shows from objects
+// already read (Pods, Nodes and the kube-system ConfigMaps kubeadm-config
+// and kubelet-config; other objects are ignored): the control plane's
+// mirror pods, the k3s and RKE2 node-args annotations and kubeadm's
+// kubelet configuration, as a cluster scan does, without the requests a
+// scan adds (kubelets' /configz, the node agents' logs). The components
+// are inventory objects of kind NodeComponent, the node named in each
+// origin (context ctxName); notices and errors name what could not be
+// judged.
+func NodeComponents(objs []any, ctxName string) ([]*inventory.Object, []report.Notice, []inventory.Error) {
+	var n nodeState
+	for _, o := range objs {
+		n.observe(o)
+	}
+	comps, notices, errs := n.nodeComponents(nil)
+	out := make([]*inventory.Object, 0, len(comps))
+	for _, comp := range comps {
+		out = append(out, &inventory.Object{
+			Ref:    inventory.Ref{APIVersion: comp.APIVersion, Kind: comp.Kind, Name: comp.Name},
+			Origin: inventory.Origin{Source: inventory.SourceCluster, Context: ctxName, Node: comp.Node},
+			Meta:   &comp.ObjectMeta,
+			Typed:  comp,
+		})
+	}
+	return out, notices, errs
+}
+
+// MaybeNodeComponent reports whether a change of obj (a Pod, Node or
+// ConfigMap) may change what NodeComponents derives: every Node, a pod
+// that is a mirror or named like one, kubeadm's two ConfigMaps.
+func MaybeNodeComponent(obj any) bool {
+	switch o := obj.(type) {
+	case *corev1.Node:
+		return true
+	case *corev1.Pod:
+		if o.Namespace == "kube-system" {
+			return true
+		}
+		if _, ok := o.Annotations[mirrorAnnotation]; ok {
+			return true
+		}
+		for _, r := range o.OwnerReferences {
+			if r.Kind == "Node" && r.APIVersion == "v1" {
+				return true
+			}
+		}
+	case *corev1.ConfigMap:
+		return o.Namespace == "kube-system" && (o.Name == "kubeadm-config" || o.Name == "kubelet-config")
+	}
+	return false
+}
