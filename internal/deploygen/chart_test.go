@@ -47,6 +47,14 @@ var allEnabled = []string{
 	"monitoring.serviceMonitor.enabled=true",
 }
 
+// securedMetrics are values (as --set) that make the scanner ask for a
+// token on /metrics; the plain manifests have no counterpart.
+var securedMetrics = []string{
+	"scanner.metricsAuth=kubernetes",
+	"scanner.metricsObjectDetail=true",
+	"monitoring.serviceMonitor.enabled=true",
+}
+
 // TestDeployCurrentChart fails when a generated block or file of the chart
 // differs from what the kind registry, the checks and the plain manifests
 // give. Its name matches make deploy's -run TestDeployCurrent, so
@@ -96,7 +104,7 @@ func TestDeployCurrentChart(t *testing.T) {
 // The Helm SDK's linter (helm lint) finds nothing to say beyond
 // information, with the default values and with every component on.
 func TestChartLint(t *testing.T) {
-	for name, set := range map[string][]string{"defaults": nil, "all components": allEnabled} {
+	for name, set := range map[string][]string{"defaults": nil, "all components": allEnabled, "secured metrics": securedMetrics} {
 		res := lint.RunAll(chartDir, setValues(t, set), "kubeharden")
 		for _, m := range res.Messages {
 			if m.Severity >= support.WarningSev {
@@ -137,6 +145,7 @@ func TestChartScanClean(t *testing.T) {
 		// capabilities, six other pod checks, the namespace), as
 		// TestDeployManifestsScanClean counts them.
 		{"all components", allEnabled, 2 + 32 + 9},
+		{"secured metrics", securedMetrics, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rep := scanChart(t, tc.set)
@@ -165,6 +174,46 @@ func TestChartScanClean(t *testing.T) {
 				t.Errorf("%d suppressed findings, want %d", len(rep.Suppressed), tc.suppressed)
 			}
 		})
+	}
+}
+
+// With scanner.metricsAuth=kubernetes the scanner asks for tokens, may
+// review them, probes and scrapes speak HTTPS, and a ClusterRole to bind
+// scrapers to is there.
+func TestChartSecuredMetrics(t *testing.T) {
+	objs := renderChart(t, securedMetrics)
+	byKey := map[string]map[string]any{}
+	for _, o := range objs {
+		byKey[key(o)] = o
+	}
+	text := func(k string) string {
+		o, ok := byKey[k]
+		if !ok {
+			t.Fatalf("no %s among %d objects", k, len(objs))
+		}
+		b, _ := yaml.Marshal(o)
+		return string(b)
+	}
+	dep := text("Deployment/kubeharden/kubeharden-watcher")
+	for _, want := range []string{"--metrics-auth=kubernetes", "--metrics-object-detail", "scheme: HTTPS"} {
+		if !strings.Contains(dep, want) {
+			t.Errorf("the scanner's Deployment lacks %q:\n%s", want, dep)
+		}
+	}
+	if role := text("ClusterRole//kubeharden-watcher-metrics-auth"); !strings.Contains(role, "tokenreviews") || !strings.Contains(role, "subjectaccessreviews") {
+		t.Errorf("the review ClusterRole:\n%s", role)
+	}
+	if role := text("ClusterRole//kubeharden-metrics-reader"); !strings.Contains(role, "/metrics") {
+		t.Errorf("the reader ClusterRole:\n%s", role)
+	}
+	if sm := text("ServiceMonitor/kubeharden/kubeharden-watcher"); !strings.Contains(sm, "scheme: https") || !strings.Contains(sm, "bearerTokenFile") {
+		t.Errorf("the ServiceMonitor scrapes without a token:\n%s", sm)
+	}
+	// By default, none of it.
+	for _, o := range renderChart(t, nil) {
+		if k := key(o); strings.Contains(k, "metrics-auth") || strings.Contains(k, "metrics-reader") {
+			t.Errorf("default values render %s", k)
+		}
 	}
 }
 
