@@ -22,19 +22,7 @@ const chartNamespace = `{{ include "kubeharden.namespace" . }}`
 // WatchRules returns the rules of the scanner's ClusterRole
 // (kubeharden-watcher, of kubeharden serve --scanner): list and watch, and
 // nothing else, on every resource of the kind registry.
-func WatchRules() string {
-	var b strings.Builder
-	b.WriteString("rules:\n")
-	order, byGroup := groups()
-	for _, g := range order {
-		name := g
-		if g == "" {
-			name = `""`
-		}
-		fmt.Fprintf(&b, "- apiGroups: [%s]\n  resources: [%s]\n  verbs: [list, watch]\n", name, strings.Join(byGroup[g], ", "))
-	}
-	return b.String()
-}
+func WatchRules() string { return registryRules("list, watch") }
 
 // ChartWebhooks returns the "webhooks:" part of the chart's
 // ValidatingWebhookConfiguration: Webhooks, in the chart's namespace, with

@@ -38,7 +38,11 @@ func groups() (order []string, byGroup map[string][]string) {
 
 // Rules returns the ClusterRole's rules: list, and nothing else, on every
 // resource the scan reads.
-func Rules() string {
+func Rules() string { return registryRules("list") }
+
+// registryRules returns the rules granting verbs (as YAML flow list
+// items) on every resource of the kind registry, a rule per API group.
+func registryRules(verbs string) string {
 	var b strings.Builder
 	b.WriteString("rules:\n")
 	order, byGroup := groups()
@@ -47,7 +51,7 @@ func Rules() string {
 		if g == "" {
 			name = `""`
 		}
-		fmt.Fprintf(&b, "- apiGroups: [%s]\n  resources: [%s]\n  verbs: [list]\n", name, strings.Join(byGroup[g], ", "))
+		fmt.Fprintf(&b, "- apiGroups: [%s]\n  resources: [%s]\n  verbs: [%s]\n", name, strings.Join(byGroup[g], ", "), verbs)
 	}
 	return b.String()
 }

@@ -66,20 +66,30 @@ func (c Cache) file(name string) (string, error) {
 	return filepath.Join(c.Dir, name), nil
 }
 
+// read reads the cache file whose path where gives: nil data and no
+// error when there is none (no file, or no cache directory).
+func read(where func() (string, error)) (path string, data []byte, err error) {
+	path, err = where()
+	if err != nil {
+		return "", nil, nil
+	}
+	data, err = os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return path, nil, nil
+	}
+	if err != nil {
+		return path, nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return path, data, nil
+}
+
 // Read returns the cached database, with Origin set to its path, or nil
 // and no error when there is none (no file, or no cache directory). A
 // file that cannot be read or is not a valid database is an error.
 func (c Cache) Read() (*vulndb.DB, error) {
-	path, err := c.Path()
-	if err != nil {
-		return nil, nil
-	}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
+	path, data, err := read(c.Path)
+	if data == nil || err != nil {
+		return nil, err
 	}
 	db, err := vulndb.Parse(data)
 	if err != nil {
@@ -93,16 +103,9 @@ func (c Cache) Read() (*vulndb.DB, error) {
 // to its path, or nil and no error when there is none. A file that cannot
 // be read or is not a valid component database is an error.
 func (c Cache) ReadComponents() (*vulndb.Components, error) {
-	path, err := c.ComponentsPath()
-	if err != nil {
-		return nil, nil
-	}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
+	path, data, err := read(c.ComponentsPath)
+	if data == nil || err != nil {
+		return nil, err
 	}
 	cs, err := vulndb.ParseComponents(data)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -150,35 +149,7 @@ func TestServeMetricsAuthKubernetes(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metricsAddr := ln.Addr().String()
-	ln.Close()
-	addrc := make(chan net.Addr, 1)
-	var stderr bytes.Buffer
-	cmd := newCommand(cmdutil.Streams{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &syncWriter{w: &stderr}}, hooks{listening: func(a net.Addr) { addrc <- a }})
-	cmd.SetArgs([]string{"--scanner", "--bind-address", "127.0.0.1:0", "--metrics-bind-address", metricsAddr,
-		"--kubeconfig", c.KubeconfigPath(testcluster.Admin), "--policy-reports=false",
-		"--metrics-auth", "kubernetes", "--metrics-token-file", tokenFile})
-	sctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- cmd.ExecuteContext(sctx) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v\n%s", err, stderr.String())
-		}
-	}()
-	var httpsAddr net.Addr
-	select {
-	case httpsAddr = <-addrc:
-	case err := <-done:
-		t.Fatalf("serve exited: %v\n%s", err, stderr.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not listen")
-	}
+	metricsAddr, httpsAddr, stderr := serveScanner(t, c, "--metrics-auth", "kubernetes", "--metrics-token-file", tokenFile)
 	// The scanner runs on an ephemeral self-signed certificate here.
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	get := func(url, tok string) (int, string) {

@@ -33,27 +33,46 @@ func TestScannerUsage(t *testing.T) {
 // "serve --scanner" without certificate flags watches the test cluster,
 // serves /metrics and the probes on --metrics-bind-address, and a
 // privileged pod shows in the metrics.
-func TestServeScanner(t *testing.T) {
-	c := testcluster.Shared(t)
+// serveScanner runs "serve --scanner" in-process against the shared test
+// cluster, with args added, on free loopback ports until the test ends
+// (then it must have stopped cleanly); it returns the metrics address,
+// the HTTPS address once listening, and the server's standard error.
+func serveScanner(t *testing.T, c *testcluster.Cluster, args ...string) (metricsAddr string, https net.Addr, stderr *syncWriter) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	metricsAddr := ln.Addr().String()
+	metricsAddr = ln.Addr().String()
 	ln.Close()
-	var stderr bytes.Buffer
-	cmd := newCommand(cmdutil.Streams{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &syncWriter{w: &stderr}}, hooks{})
-	cmd.SetArgs([]string{"--scanner", "--bind-address", "127.0.0.1:0", "--metrics-bind-address", metricsAddr,
-		"--kubeconfig", c.KubeconfigPath(testcluster.Admin), "--policy-reports=false"})
+	stderr = &syncWriter{w: &bytes.Buffer{}}
+	addrc := make(chan net.Addr, 1)
+	cmd := newCommand(cmdutil.Streams{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: stderr}, hooks{listening: func(a net.Addr) { addrc <- a }})
+	cmd.SetArgs(append([]string{"--scanner", "--bind-address", "127.0.0.1:0", "--metrics-bind-address", metricsAddr,
+		"--kubeconfig", c.KubeconfigPath(testcluster.Admin), "--policy-reports=false"}, args...))
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- cmd.ExecuteContext(ctx) }()
-	defer func() {
+	t.Cleanup(func() {
 		stop()
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v\n%s", err, stderr.String())
 		}
-	}()
+	})
+	select {
+	case https = <-addrc:
+	case err := <-done:
+		done <- err // for the cleanup
+		t.Fatalf("serve exited: %v\n%s", err, stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not listen")
+	}
+	return metricsAddr, https, stderr
+}
+
+func TestServeScanner(t *testing.T) {
+	c := testcluster.Shared(t)
+	metricsAddr, _, _ := serveScanner(t, c)
 	get := func(path string) (int, string) {
 		resp, err := http.Get("http://" + metricsAddr + path)
 		if err != nil {
@@ -64,11 +83,6 @@ func TestServeScanner(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	testcluster.WaitFor(t, "serve --scanner to be ready", func() bool {
-		select {
-		case err := <-done:
-			t.Fatalf("serve exited: %v\n%s", err, stderr.String())
-		default:
-		}
 		code, _ := get("/readyz")
 		return code == 200
 	})
