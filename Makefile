@@ -8,7 +8,7 @@ GO ?= go
 # here, and the Dockerfile, sets it.
 export GOFLAGS := -tags=kustomize_disable_go_plugin_support $(GOFLAGS)
 
-.PHONY: all build test bench bench-cluster bench-admission docs deploy fuzz examples kube-bins
+.PHONY: all build test bench bench-cluster bench-admission bench-runtime docs deploy fuzz examples kube-bins
 
 all: build
 
@@ -44,6 +44,12 @@ ADMISSION_RPS ?= 1000
 ADMISSION_DURATION ?= 60s
 bench-admission:
 	$(GO) run ./hack/bench/admission -rps $(ADMISSION_RPS) -duration $(ADMISSION_DURATION)
+
+# The runtime watcher under synthetic exec storms (root, about 30 s): executions
+# per second generated and received, connector losses, judged vs counted-only,
+# CPU per execution, RSS, idle CPU.
+bench-runtime:
+	KH_STORM=1 $(GO) test ./procwatch -run '^TestExecStorm$$' -count=1 -v
 
 # Regenerate docs/checks from the check metadata.
 docs:

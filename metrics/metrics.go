@@ -59,6 +59,7 @@ const (
 	RuntimeAlertsTotal   = "kubeharden_runtime_alerts_total"
 	RuntimeExecsTotal    = "kubeharden_runtime_executions_total"
 	RuntimeLostTotal     = "kubeharden_runtime_lost_events_total"
+	RuntimeVanishedTotal = "kubeharden_runtime_vanished_total"
 	ObjectFindings       = "kubeharden_object_findings"
 )
 
@@ -87,7 +88,8 @@ var Table = []Desc{
 	{AuditAlertsTotal, Counter, "Alerts raised by kubeharden's audit detections, by rule and severity.", []string{"rule", "severity"}},
 	{RuntimeAlertsTotal, Counter, "Executions and writes judged as runtime alerts (before storm bounding), by rule, severity and namespace (empty when the pod is not known).", []string{"rule", "severity", "namespace"}},
 	{RuntimeExecsTotal, Counter, "Process executions the runtime watcher received.", nil},
-	{RuntimeLostTotal, Counter, "Execution events lost: kernel overruns, sequence gaps, processes gone before they were read, queue full.", nil},
+	{RuntimeLostTotal, Counter, "Execution events lost: the connector's buffer overflowed (ENOBUFS), or its sequence numbers show gaps (kernels before 6.6).", nil},
+	{RuntimeVanishedTotal, Counter, "Executions received whose process exited before it could be read (short-lived processes): counted, not judged.", nil},
 }
 
 var byName = func() map[string]*Desc {

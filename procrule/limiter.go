@@ -23,7 +23,7 @@ type limitKey struct {
 type limitState struct {
 	last       time.Time // when an alert of the key was last let through
 	suppressed int
-	pending    Alert // the latest suppressed alert
+	pending    Alert // the latest suppressed alert (that was read in full: see Fold)
 }
 
 func keyOf(a Alert) limitKey {
@@ -53,6 +53,22 @@ func (l *Limiter) Admit(a Alert) (Alert, bool) {
 	s.suppressed++
 	s.pending = a
 	return Alert{}, false
+}
+
+// Fold counts a as a repeat, without its details (PID, parent, user,
+// arguments, message: only the fields of its key are needed), when its key
+// is within its interval and already holds a suppressed alert in full,
+// which the next alert or Flush carries with the count of all. It reports
+// whether a was folded: when not, the caller builds the full alert and
+// calls Admit. A watcher folds storms of one alert without reading each
+// process's details.
+func (l *Limiter) Fold(a Alert) bool {
+	s := l.keys[keyOf(a)]
+	if s == nil || s.suppressed == 0 || a.Time.Sub(s.last) >= l.Interval {
+		return false
+	}
+	s.suppressed++
+	return true
 }
 
 // Flush returns, for every key whose interval has passed at now with

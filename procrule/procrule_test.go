@@ -184,6 +184,42 @@ func TestJudge(t *testing.T) {
 	}
 }
 
+// Verdict agrees with Judge whatever the arguments, unless it says the
+// arguments decide; MayAlert is false only where Judge raises nothing: the
+// watcher skips reading arguments on their word.
+func TestMayAlert(t *testing.T) {
+	al, err := ParseAllowlist("f.yaml", []byte(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := webTarget("web")
+	other.Workload.Name = "api"
+	argSets := [][]string{nil, {"x"}, {"x", "install", "y"}, {"x", "-m", "pip", "install", "y"}, {"x", "-g", "i"}, {"x", "add"}, {"x", "ci"}}
+	exes := []string{"/usr/local/bin/web", "/opt/app/bin/worker", "/usr/bin/curl", "/bin/bash", "/bin/sh", "/usr/bin/apt-get", "/usr/bin/pip",
+		"/usr/bin/pip3.12", "/usr/bin/python3", "/usr/bin/npm", "/usr/bin/yarn", "/usr/bin/go", "/usr/bin/gem", "/usr/bin/busybox", "/app"}
+	targets := []Target{webTarget("web"), webTarget("init"), webTarget("sidecar"), other, {PodUID: uid, ContainerID: cid}, {Host: true}}
+	for _, list := range []*Allowlist{nil, al} {
+		for _, tg := range targets {
+			for _, exe := range exes {
+				may := list.MayAlert(tg, exe)
+				rule, byArgs := list.Verdict(tg, exe)
+				for _, args := range argSets {
+					a, ok := list.Judge(Exec{Exe: exe, Args: args, Target: tg})
+					if ok && !may {
+						t.Errorf("%s %v in %+v (list %v): Judge alerts, MayAlert is false", exe, args, tg, list != nil)
+					}
+					if !byArgs && (ok != (rule != nil) || ok && a.Rule != rule.ID) {
+						t.Errorf("%s %v in %+v (list %v): Judge says %q (%v), Verdict %v without the arguments", exe, args, tg, list != nil, a.Rule, ok, rule)
+					}
+				}
+			}
+		}
+	}
+	if al.MayAlert(webTarget("web"), "/usr/local/bin/web") || (*Allowlist)(nil).MayAlert(other, "/usr/bin/curl") || !(*Allowlist)(nil).MayAlert(other, "/usr/bin/pip") {
+		t.Error("MayAlert: allowed or unlisted plain executables may not alert; pip may")
+	}
+}
+
 func TestJudgeWrite(t *testing.T) {
 	for p, want := range map[string]bool{"/etc/passwd": true, "/usr/bin/x": true, "/lib64/ld.so": true, "/lib/x": true,
 		"/libexec/a": true, "/library": false, "/tmp/etc/x": false, "/etc": false, "/var/lib/x": false, "/boot/vmlinuz": true, "/../etc/shadow": true} {
@@ -245,6 +281,46 @@ func TestLimiter(t *testing.T) {
 	a, ok := l.Admit(mk(3*time.Minute+time.Second, "/bin/sh"))
 	if !ok || a.Count != 2 {
 		t.Errorf("after interval: %v count %d, want 2", ok, a.Count)
+	}
+}
+
+// Fold counts repeats without their details once a key holds a full
+// suppressed alert; the flushed alert is that one, with the count of all.
+func TestLimiterFold(t *testing.T) {
+	l := Limiter{Interval: time.Minute}
+	t0 := time.Date(2026, 12, 6, 5, 0, 0, 0, time.UTC)
+	full := func(d time.Duration, pid int) Alert {
+		a, _ := (*Allowlist)(nil).Judge(Exec{Time: t0.Add(d), PID: pid, PPID: 1, Exe: "/bin/sh", Args: []string{"sh"}, Target: webTarget("web")})
+		return a
+	}
+	key := func(d time.Duration) Alert { // what a watcher knows before reading the process's details
+		tg := webTarget("web")
+		return Alert{Rule: ShellInContainer.ID, Time: t0.Add(d), Exe: "/bin/sh", Container: AlertContainer{ID: tg.ContainerID, Name: tg.ContainerName},
+			Pod: AlertPod{UID: tg.PodUID, Namespace: tg.Namespace, Name: tg.PodName}, Workload: tg.Workload}
+	}
+	if l.Fold(key(0)) {
+		t.Fatal("folded an alert never admitted")
+	}
+	if _, ok := l.Admit(full(0, 10)); !ok {
+		t.Fatal("first alert not admitted")
+	}
+	if l.Fold(key(time.Second)) {
+		t.Fatal("folded before a full repeat was held")
+	}
+	if _, ok := l.Admit(full(time.Second, 11)); ok {
+		t.Fatal("repeat admitted")
+	}
+	for i := range 100 {
+		if !l.Fold(key(2*time.Second + time.Duration(i)*time.Millisecond)) {
+			t.Fatalf("repeat %d not folded", i)
+		}
+	}
+	if l.Fold(key(61 * time.Second)) {
+		t.Error("folded after the interval")
+	}
+	out := l.Flush(t0.Add(61 * time.Second))
+	if len(out) != 1 || out[0].Count != 101 || out[0].PID != 11 || out[0].Message == "" {
+		t.Errorf("flushed %+v, want the full repeat (pid 11) with count 101", out)
 	}
 }
 

@@ -211,10 +211,7 @@ func IsPackageManager(exe string, args []string) bool {
 	if packageManagers[base] {
 		return true
 	}
-	// pip3.12, python3 -m pip install
-	if strings.HasPrefix(base, "pip") && len(base) > 3 && strings.Trim(base[3:], "0123456789.") == "" {
-		base = "pip"
-	}
+	base = pipBase(base)
 	if strings.HasPrefix(base, "python") && len(args) > 3 && args[1] == "-m" && strings.HasPrefix(args[2], "pip") {
 		return args[3] == "install"
 	}
@@ -229,6 +226,55 @@ func IsPackageManager(exe string, args []string) bool {
 		return sub[a]
 	}
 	return false
+}
+
+// pipBase names pip3.12 and the like pip.
+func pipBase(base string) string {
+	if strings.HasPrefix(base, "pip") && len(base) > 3 && strings.Trim(base[3:], "0123456789.") == "" {
+		return "pip"
+	}
+	return base
+}
+
+// mayBePackageManager reports whether IsPackageManager(exe, args) may be
+// true for some args.
+func mayBePackageManager(exe string) bool {
+	base := path.Base(exe)
+	if packageManagers[base] || strings.HasPrefix(base, "python") {
+		return true
+	}
+	_, ok := installers[pipBase(base)]
+	return ok
+}
+
+// Verdict is what Judge would decide on an execution of exe in t without
+// its arguments: the rule it raises (nil: none), unless args is true, when
+// the arguments decide (an installer such as pip or npm, which is a
+// package manager with some arguments only). A watcher reads a process's
+// arguments, parent and user only for the executions that may alert, and
+// folds repeats of an alert it already raised without reading them.
+func (al *Allowlist) Verdict(t Target, exe string) (rule *Rule, args bool) {
+	allowed, listed := al.Allows(t, exe)
+	switch {
+	case allowed:
+		return nil, false
+	case IsShell(exe):
+		return ShellInContainer, false
+	case packageManagers[path.Base(exe)]:
+		return PackageManager, false
+	case mayBePackageManager(exe):
+		return nil, true
+	case listed:
+		return UnexpectedProcess, false
+	}
+	return nil, false
+}
+
+// MayAlert reports whether Judge may raise an alert on an execution of exe
+// in t, whatever its arguments.
+func (al *Allowlist) MayAlert(t Target, exe string) bool {
+	rule, args := al.Verdict(t, exe)
+	return rule != nil || args
 }
 
 // systemDirs are the directories whose writes runtime-write-system-dir

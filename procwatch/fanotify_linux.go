@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -27,8 +28,9 @@ type WriteEvent struct {
 // marks: containers' root filesystems, reached through /proc/PID/root. It
 // needs CAP_SYS_ADMIN.
 type Fanotify struct {
-	fd int
-	mu sync.Mutex
+	fd   int
+	file *os.File // owns fd, registered with the runtime's poller: nothing wakes up while nothing is written
+	mu   sync.Mutex
 	// marked holds the device and inode of the marked roots, with the
 	// process whose root it was: an entry whose process is gone is
 	// forgotten at the next sweep (a container still running is marked
@@ -53,7 +55,7 @@ func OpenFanotify() (*Fanotify, error) {
 		}
 		return nil, fmt.Errorf("fanotify: %w", err)
 	}
-	f := &Fanotify{fd: fd, marked: map[[2]uint64]int{}, sweepAt: sweepMin}
+	f := &Fanotify{fd: fd, file: os.NewFile(uintptr(fd), "fanotify"), marked: map[[2]uint64]int{}, sweepAt: sweepMin}
 	var st unix.Stat_t
 	if err := unix.Stat("/", &st); err == nil {
 		f.hostRoot = [2]uint64{st.Dev, st.Ino}
@@ -103,20 +105,17 @@ func (f *Fanotify) Marked() int {
 func (f *Fanotify) Run(ctx context.Context, fn func(WriteEvent)) error {
 	buf := make([]byte, 64<<10)
 	ne := binary.NativeEndian
-	pfd := []unix.PollFd{{Fd: int32(f.fd), Events: unix.POLLIN}}
+	stop := context.AfterFunc(ctx, func() { f.file.SetReadDeadline(time.Now()) })
+	defer stop()
 	for ctx.Err() == nil {
-		n, err := unix.Poll(pfd, 250)
-		if err != nil && !errors.Is(err, unix.EINTR) {
-			return fmt.Errorf("fanotify: poll: %w", err)
-		}
-		if n <= 0 {
-			continue
-		}
-		n, err = unix.Read(f.fd, buf)
-		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
+		n, err := f.file.Read(buf)
+		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
 			return fmt.Errorf("fanotify: read: %w", err)
 		}
 		b := buf[:n]
@@ -147,4 +146,4 @@ func (f *Fanotify) Run(ctx context.Context, fn func(WriteEvent)) error {
 }
 
 // Close closes the fanotify group.
-func (f *Fanotify) Close() error { return unix.Close(f.fd) }
+func (f *Fanotify) Close() error { return f.file.Close() }

@@ -49,6 +49,9 @@ func helper() error {
 			return fmt.Errorf("joining %s: %w", procs, err)
 		}
 	}
+	if exe := os.Getenv("KH_STORM_EXE"); exe != "" {
+		return stormGenerator(exe)
+	}
 	if dir := os.Getenv("KH_CHROOT"); dir != "" {
 		if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
 			return fmt.Errorf("unshare: %w", err)

@@ -3,6 +3,7 @@ package procwatch
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -88,10 +89,20 @@ func StripRuntime(id string) string {
 	return id
 }
 
-// WorkloadOf is the workload owning a pod: its controller, with a
-// ReplicaSet made by a Deployment (pod-template-hash label, name
-// <deployment>-<hash>) resolved to the Deployment without reading the
-// ReplicaSet; the pod itself when no controller owns it.
+// WorkloadOf is the workload owning a pod: its controller, resolved
+// without reading the controller itself (its ownerReferences are not on
+// the pod, and reading it would need more RBAC and API traffic per pod):
+//
+//   - a ReplicaSet made by a Deployment (pod-template-hash label, name
+//     <deployment>-<hash>) is the Deployment;
+//   - a Job made by a CronJob is the CronJob: the CronJob controller names
+//     its Jobs <cronjob>-<scheduled time in minutes since the epoch>
+//     (CronJobFromJob), a convention tools that cannot read Jobs rely on.
+//     A Job created by hand with such a name is taken for its CronJob's,
+//     and one created from a CronJob under another name (kubectl create
+//     job --from=cronjob/NAME) stays a Job;
+//
+// the pod itself when no controller owns it.
 func WorkloadOf(pod *corev1.Pod) procrule.Workload {
 	w := procrule.Workload{Namespace: pod.Namespace, Kind: "Pod", Name: pod.Name}
 	ref := metav1.GetControllerOf(pod)
@@ -99,13 +110,46 @@ func WorkloadOf(pod *corev1.Pod) procrule.Workload {
 		return w
 	}
 	w.Kind, w.Name = ref.Kind, ref.Name
-	if hash := pod.Labels["pod-template-hash"]; ref.Kind == "ReplicaSet" && hash != "" {
-		if name, ok := strings.CutSuffix(ref.Name, "-"+hash); ok && name != "" {
+	switch {
+	case ref.Kind == "ReplicaSet" && pod.Labels["pod-template-hash"] != "":
+		if name, ok := strings.CutSuffix(ref.Name, "-"+pod.Labels["pod-template-hash"]); ok && name != "" {
 			w.Kind, w.Name = "Deployment", name
+		}
+	case ref.Kind == "Job" && (ref.APIVersion == "" || strings.HasPrefix(ref.APIVersion, "batch/")):
+		if name, ok := CronJobFromJob(ref.Name, time.Now()); ok {
+			w.Kind, w.Name = "CronJob", name
 		}
 	}
 	return w
 }
+
+// CronJobFromJob returns the CronJob a Job of this name was made by, by
+// the CronJob controller's convention: <cronjob>-<minutes>, where minutes
+// is the scheduled time in minutes since the Unix epoch. The number must
+// be a time from 2015 (before CronJobs existed: a smaller number is a
+// hand-made Job's) to a day after now (the controller never schedules
+// ahead), written as the controller writes it (no sign, no leading zero).
+func CronJobFromJob(job string, now time.Time) (string, bool) {
+	i := strings.LastIndexByte(job, '-')
+	if i <= 0 || i == len(job)-1 || job[i+1] == '0' {
+		return "", false
+	}
+	digits := job[i+1:]
+	for _, r := range digits {
+		if r < '0' || r > '9' {
+			return "", false
+		}
+	}
+	m, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || m < cronJobsSince/60 || m > now.Add(24*time.Hour).Unix()/60 {
+		return "", false
+	}
+	return job[:i], true
+}
+
+// cronJobsSince is 2015-01-01T00:00:00Z, before the first CronJob
+// (ScheduledJob, Kubernetes 1.4, 2016).
+const cronJobsSince = 1420070400
 
 func (p *Pods) update(o any) {
 	pod, ok := o.(*corev1.Pod)

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -47,73 +48,195 @@ const (
 // executable is given as the container sees it (the root of the process,
 // /proc/PID/root, is stripped when it is visible).
 func ReadProcess(procRoot string, pid int, host bool) (Process, error) {
-	var buf [8192]byte
+	r := newProcReader(procRoot)
 	p := Process{PID: pid}
-	dir := procRoot + "/" + strconv.Itoa(pid) + "/"
-	cg, err := readSmall(dir+"cgroup", buf[:])
+	c, inPod, err := r.cgroup(pid)
 	if err != nil {
-		return p, gone(err)
+		return p, err
 	}
-	c, inPod := procrule.ParseProcCgroup(cg)
 	p.Cgroup, p.Host = c, !inPod
 	if p.Host && !host {
 		return p, nil
 	}
-	exe, err := readlink(dir+"exe", buf[:])
-	if err != nil {
-		return p, gone(err)
+	if err = r.exeLink(pid); err != nil {
+		return p, err
 	}
-	exe = strings.TrimSuffix(exe, " (deleted)")
-	if root, err := readlink(dir+"root", buf[:]); err == nil && root != "/" && strings.HasPrefix(exe, root+"/") {
-		exe = exe[len(root):]
-	}
-	p.Exe = exe
-	if cmd, err := readSmall(dir+"cmdline", buf[:maxArgBytes]); err == nil {
-		p.Args = splitCmdline(cmd)
-	}
-	status, err := readSmall(dir+"status", buf[:])
-	if err != nil {
-		return p, gone(err)
-	}
-	p.PPID, p.UID = parseStatus(status)
-	return p, nil
+	p.Exe = r.exe(pid)
+	err = r.details(pid, &p)
+	return p, err
 }
 
-// readSmall reads up to len(buf) bytes of a /proc file with plain system
-// calls (no *os.File: no finalizer, no poller registration), as the
-// watcher does this several times per execution. The result aliases buf.
-func readSmall(path string, buf []byte) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+// procReader reads /proc for one goroutine at a time, with the fewest
+// system calls and allocations: paths are built in a reused buffer and
+// passed to the kernel as they are, each file is read with one read into a
+// reused buffer, and what the cgroup files and executables' paths parse
+// to is cached, as a container's processes all have the same cgroup file
+// and mostly the same few executables. The caches are bounded: they are
+// emptied when they reach cacheMax entries.
+type procReader struct {
+	root    string
+	path    []byte
+	buf     []byte                 // files
+	link    []byte                 // the executable's link, then its root's
+	exeLen  int                    // of the link read by exeLink
+	cgroups map[string]cgroupEntry // contents of /proc/PID/cgroup → what they say
+	exes    map[string]string      // executable paths, interned
+}
+
+type cgroupEntry struct {
+	c     procrule.Cgroup
+	inPod bool
+}
+
+// atFDCWD is AT_FDCWD as a variable, to convert it to a uintptr.
+var atFDCWD = unix.AT_FDCWD
+
+// cacheMax bounds each of a procReader's caches.
+const cacheMax = 4096
+
+func newProcReader(procRoot string) *procReader {
+	return &procReader{root: procRoot, buf: make([]byte, 8192), link: make([]byte, 2*unix.PathMax)}
+}
+
+// setPath makes r.path the NUL-terminated path procRoot/PID/name.
+func (r *procReader) setPath(pid int, name string) *byte {
+	r.path = append(r.path[:0], r.root...)
+	r.path = append(r.path, '/')
+	r.path = strconv.AppendInt(r.path, int64(pid), 10)
+	r.path = append(r.path, '/')
+	r.path = append(r.path, name...)
+	r.path = append(r.path, 0)
+	return &r.path[0]
+}
+
+// error is the error of op on r.path: errGone, without allocating, when
+// the process is gone.
+func (r *procReader) error(op string, e syscall.Errno) error {
+	if e == unix.ENOENT || e == unix.ESRCH {
+		return errGone
 	}
-	defer unix.Close(fd)
+	return &os.PathError{Op: op, Path: string(r.path[:len(r.path)-1]), Err: e}
+}
+
+// read reads procRoot/PID/name into buf. One read call suffices for the
+// files read here (the kernel produces them whole) unless they fill buf.
+func (r *procReader) read(pid int, name string, buf []byte) ([]byte, error) {
+	p := r.setPath(pid, name)
+	fd, _, e := unix.Syscall6(unix.SYS_OPENAT, uintptr(atFDCWD), uintptr(unsafe.Pointer(p)), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
+	if e != 0 {
+		return nil, r.error("open", e)
+	}
+	defer unix.Close(int(fd))
 	n := 0
 	for n < len(buf) {
-		m, err := unix.Read(fd, buf[n:])
+		m, err := unix.Read(int(fd), buf[n:])
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			return nil, &os.PathError{Op: "read", Path: path, Err: err}
-		}
-		if m == 0 {
-			break
+			if e, ok := err.(syscall.Errno); ok {
+				return nil, r.error("read", e)
+			}
+			return nil, err
 		}
 		n += m
+		if m == 0 || n < len(buf) {
+			break
+		}
 	}
 	return buf[:n], nil
 }
 
-func readlink(path string, buf []byte) (string, error) {
-	n, err := unix.Readlink(path, buf)
-	if err != nil {
-		return "", &os.PathError{Op: "readlink", Path: path, Err: err}
+// readlink reads the link procRoot/PID/name into buf.
+func (r *procReader) readlink(pid int, name string, buf []byte) ([]byte, error) {
+	p := r.setPath(pid, name)
+	// A raw system call (the scheduler is not told): these links are
+	// read under the task's lock, never waiting for the process's memory.
+	n, _, e := unix.RawSyscall6(unix.SYS_READLINKAT, uintptr(atFDCWD), uintptr(unsafe.Pointer(p)), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0)
+	if e != 0 {
+		return nil, r.error("readlink", e)
 	}
-	return string(buf[:n]), nil
+	return buf[:n], nil
+}
+
+// cgroup reads the cgroup of pid: its pod and container, and whether it
+// is in a pod at all.
+func (r *procReader) cgroup(pid int) (procrule.Cgroup, bool, error) {
+	b, err := r.read(pid, "cgroup", r.buf)
+	if err != nil {
+		return procrule.Cgroup{}, false, gone(err)
+	}
+	if e, ok := r.cgroups[string(b)]; ok {
+		return e.c, e.inPod, nil
+	}
+	c, inPod := procrule.ParseProcCgroup(b)
+	if r.cgroups == nil {
+		r.cgroups = map[string]cgroupEntry{}
+	} else if len(r.cgroups) >= cacheMax {
+		clear(r.cgroups)
+	}
+	r.cgroups[string(b)] = cgroupEntry{c, inPod}
+	return c, inPod, nil
+}
+
+// exeLink reads the link to the executable of pid (kept for exe). It
+// fails when the process is gone, or exiting (a zombie has no executable):
+// the cheapest test that there is something left to judge.
+func (r *procReader) exeLink(pid int) error {
+	// Many short-lived processes are gone (reaped) when their event is
+	// handled: getpriority finds that out without the dentries and inodes
+	// a look-up in /proc allocates (for this PID namespace's /proc only).
+	if r.root == "/proc" {
+		if _, _, e := unix.RawSyscall(unix.SYS_GETPRIORITY, unix.PRIO_PROCESS, uintptr(pid), 0); e == unix.ESRCH {
+			return errGone
+		}
+	}
+	exe, err := r.readlink(pid, "exe", r.link[:unix.PathMax])
+	if err != nil {
+		return gone(err)
+	}
+	r.exeLen = len(bytes.TrimSuffix(exe, []byte(" (deleted)")))
+	return nil
+}
+
+// exe is the executable exeLink read, as the root of pid sees it (its
+// root, /proc/PID/root, stripped when it is visible from here).
+func (r *procReader) exe(pid int) string {
+	exe := r.link[:r.exeLen]
+	if root, err := r.readlink(pid, "root", r.link[unix.PathMax:]); err == nil && !(len(root) == 1 && root[0] == '/') &&
+		len(exe) > len(root) && exe[len(root)] == '/' && bytes.HasPrefix(exe, root) {
+		exe = exe[len(root):]
+	}
+	if s, ok := r.exes[string(exe)]; ok {
+		return s
+	}
+	if r.exes == nil {
+		r.exes = map[string]string{}
+	} else if len(r.exes) >= cacheMax {
+		clear(r.exes)
+	}
+	s := string(exe)
+	r.exes[s] = s
+	return s
+}
+
+// details reads the command line, parent and user of pid into p.
+func (r *procReader) details(pid int, p *Process) error {
+	if cmd, err := r.read(pid, "cmdline", r.buf[:maxArgBytes]); err == nil {
+		p.Args = splitCmdline(cmd)
+	}
+	status, err := r.read(pid, "status", r.buf)
+	if err != nil {
+		return gone(err)
+	}
+	p.PPID, p.UID = parseStatus(status)
+	return nil
 }
 
 func gone(err error) error {
+	if err == errGone {
+		return err
+	}
 	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
 		return errGone
 	}

@@ -7,8 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -70,6 +72,9 @@ func TestWorkloadOf(t *testing.T) {
 		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p", Labels: map[string]string{}}}
 		if kind != "" {
 			p.OwnerReferences = []metav1.OwnerReference{{Kind: kind, Name: name, Controller: &yes}}
+			if kind == "Job" {
+				p.OwnerReferences[0].APIVersion = "batch/v1"
+			}
 		}
 		if hash != "" {
 			p.Labels["pod-template-hash"] = hash
@@ -84,13 +89,52 @@ func TestWorkloadOf(t *testing.T) {
 		{pod("ReplicaSet", "bare-rs", ""), procrule.Workload{Namespace: "ns", Kind: "ReplicaSet", Name: "bare-rs"}},
 		{pod("StatefulSet", "db", ""), procrule.Workload{Namespace: "ns", Kind: "StatefulSet", Name: "db"}},
 		{pod("", "", ""), procrule.Workload{Namespace: "ns", Kind: "Pod", Name: "p"}},
+		// A CronJob's Job: <cronjob>-<scheduled minute>.
+		{pod("Job", "nightly-report-"+strconv.FormatInt(time.Now().Add(-time.Hour).Unix()/60, 10), ""), procrule.Workload{Namespace: "ns", Kind: "CronJob", Name: "nightly-report"}},
+		{pod("Job", "migrate-1", ""), procrule.Workload{Namespace: "ns", Kind: "Job", Name: "migrate-1"}},
+		{pod("Job", "manual-run", ""), procrule.Workload{Namespace: "ns", Kind: "Job", Name: "manual-run"}},
 	} {
 		if got := WorkloadOf(tc.pod); got != tc.want {
 			t.Errorf("WorkloadOf(%v) = %+v, want %+v", tc.pod.OwnerReferences, got, tc.want)
 		}
 	}
+	p := pod("Job", "backup-29942220", "")
+	p.OwnerReferences[0].APIVersion = "example.com/v1" // another group's Job
+	if got := WorkloadOf(p); got.Kind != "Job" {
+		t.Errorf("a Job of another API group: %+v", got)
+	}
 	if StripRuntime("containerd://abc") != "abc" || StripRuntime("cri-o://x") != "x" || StripRuntime("abc") != "abc" {
 		t.Error("StripRuntime")
+	}
+}
+
+// CronJobFromJob follows the CronJob controller's naming of its Jobs:
+// <cronjob>-<scheduled time in minutes>, a plausible time only.
+func TestCronJobFromJob(t *testing.T) {
+	now := time.Date(2026, 12, 6, 5, 0, 0, 0, time.UTC) // minute 29942220
+	for _, tc := range []struct {
+		job, want string
+		ok        bool
+	}{
+		{"backup-29942220", "backup", true},
+		{"nightly-report-29942219", "nightly-report", true},
+		{"a-b-c-23667840", "a-b-c", true},          // 2015-01-01
+		{"backup-29943660", "backup", true},        // a day ahead (clock skew)
+		{"backup-29943661", "", false},             // further ahead
+		{"backup-23667839", "", false},             // before 2015
+		{"backup-1796533200", "", false},           // seconds, not minutes: far in the future
+		{"backup-1", "", false},                    // a hand-made Job
+		{"backup-029942220", "", false},            // not how the controller writes it
+		{"backup-2994222a", "", false},             // not a number
+		{"backup-", "", false},                     // no number
+		{"-29942220", "", false},                   // no CronJob name
+		{"29942220", "", false},                    // no dash
+		{"backup-99999999999999999999", "", false}, // overflows
+	} {
+		got, ok := CronJobFromJob(tc.job, now)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("CronJobFromJob(%q) = %q, %v; want %q, %v", tc.job, got, ok, tc.want, tc.ok)
+		}
 	}
 }
 
@@ -120,6 +164,19 @@ func TestConnectorMessage(t *testing.T) {
 	c.message([]byte{1, 2, 3}, f)
 	if !reflect.DeepEqual(got, []int{100, 102, 103}) || c.Lost.Load() != 3 || c.Events() != 3 {
 		t.Errorf("pids %v, lost %d, events %d; want [100 102 103], 3, 3", got, c.Lost.Load(), c.Events())
+	}
+	// A datagram: netlink messages one after another (NLMSG_ALIGN), a
+	// truncated one ignored.
+	nl := func(m []byte) []byte {
+		b := make([]byte, nlmsgHdrLen, (nlmsgHdrLen+len(m)+3)&^3)
+		binary.NativeEndian.PutUint32(b, uint32(nlmsgHdrLen+len(m)))
+		return append(append(b, m...), make([]byte, cap(b)-nlmsgHdrLen-len(m))...)
+	}
+	got = nil
+	dgram := append(append(nl(msg(7, procEventExec, 0, 200)), nl(msg(8, procEventExec, 0, 201))...), nl(msg(9, procEventExec, 0, 202))[:30]...)
+	c.datagram(dgram, f)
+	if !reflect.DeepEqual(got, []int{200, 201}) {
+		t.Errorf("datagram: pids %v, want [200 201]", got)
 	}
 }
 
@@ -181,3 +238,59 @@ func TestPodsIndex(t *testing.T) {
 		t.Errorf("deleted pod still known: %d pods, %d containers", p.Len(), len(p.containers))
 	}
 }
+
+// The watcher reads what the verdict needs: an allowed execution is judged
+// from its executable and cgroup alone (no command line or status is
+// read); a shell's details are read, and a repeat the storm limiter holds
+// is folded without them; a process gone before it is read is counted.
+func TestExecReadsWhatTheVerdictNeeds(t *testing.T) {
+	root := t.TempDir()
+	uid := "3f9e8b1c-2d4a-4b6c-8e0f-1a2b3c4d5e6f"
+	cid := strings.Repeat("ab", 32)
+	mk := func(pid, exe string, details bool) {
+		d := filepath.Join(root, pid)
+		os.MkdirAll(d, 0o755)
+		os.WriteFile(filepath.Join(d, "cgroup"), []byte("0::/kubepods/besteffort/pod"+uid+"/"+cid+"\n"), 0o644)
+		os.Symlink(exe, filepath.Join(d, "exe"))
+		if details {
+			os.WriteFile(filepath.Join(d, "cmdline"), []byte(exe+"\x00"), 0o644)
+			os.WriteFile(filepath.Join(d, "status"), []byte("PPid:\t7\nUid:\t5\t5\t5\t5\n"), 0o644)
+		}
+	}
+	mk("20", "/app/server", false) // allowed: no details to read
+	mk("21", "/bin/sh", true)      // a shell
+	mk("22", "/bin/sh", true)      // its repeat, held by the limiter
+	mk("23", "/bin/sh", false)     // another repeat: folded without details
+	mk("24", "/bin/sh", false)     // and another
+	al, err := procrule.ParseAllowlist("a.json", []byte(`{"apiVersion":"kubeharden.io/v1alpha1","kind":"RuntimeAllowlist","spec":{"workloads":[{"namespace":"ns","kind":"Deployment","name":"web","containers":{"web":["/app/*"]}}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := staticResolver{procrule.Target{PodUID: uid, ContainerID: cid, Namespace: "ns", PodName: "web-1", ContainerName: "web", Workload: procrule.Workload{Namespace: "ns", Kind: "Deployment", Name: "web"}}}
+	w := &Watcher{ProcRoot: root, Allowlist: al, Resolver: res}
+	w.limiter.Interval = time.Minute
+	var alerts []procrule.Alert
+	emit := func(a procrule.Alert) {
+		if out, ok := w.limiter.Admit(a); ok {
+			alerts = append(alerts, out)
+		} else {
+			w.Counters.Suppressed.Add(1)
+		}
+	}
+	r := newProcReader(root)
+	for _, pid := range []int{20, 21, 22, 23, 24, 25} {
+		w.exec(r, pid, make(chan pending, 1), emit)
+	}
+	c := &w.Counters
+	if c.Read.Load() != 5 || c.Vanished.Load() != 1 || c.Suppressed.Load() != 3 || len(alerts) != 1 || alerts[0].PID != 21 || alerts[0].PPID != 7 || alerts[0].UID != 5 {
+		t.Errorf("read %d, vanished %d, suppressed %d, alerts %+v; want 5, 1 (pid 25), 3, one shell alert of pid 21 with its details",
+			c.Read.Load(), c.Vanished.Load(), c.Suppressed.Load(), alerts)
+	}
+	if out := w.limiter.Flush(time.Now().Add(2 * time.Minute)); len(out) != 1 || out[0].Count != 3 || out[0].PID != 22 {
+		t.Errorf("flushed %+v, want pid 22's alert standing for 3", out)
+	}
+}
+
+type staticResolver struct{ t procrule.Target }
+
+func (s staticResolver) Resolve(procrule.Cgroup) (procrule.Target, bool) { return s.t, true }

@@ -6,18 +6,26 @@ import (
 	"context"
 	"errors"
 	"sync/atomic"
+	"time"
 )
 
 var errNotLinux = errors.New("runtime detection needs Linux")
 
 // Connector is Linux-only.
-type Connector struct{ Overruns, Lost atomic.Uint64 }
+type Connector struct {
+	Overruns, Lost atomic.Uint64
+	Coalesce       time.Duration
+	CoalesceAbove  int
+}
 
 // OpenConnector fails outside Linux.
 func OpenConnector() (*Connector, error) { return nil, errNotLinux }
 
 // Events is always zero.
 func (c *Connector) Events() uint64 { return 0 }
+
+// Batches is always zero.
+func (c *Connector) Batches() uint64 { return 0 }
 
 // Run fails outside Linux.
 func (c *Connector) Run(context.Context, func(int)) error { return errNotLinux }

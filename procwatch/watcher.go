@@ -22,11 +22,11 @@ type Sink func(procrule.Alert)
 // Counters are what a Watcher counted, for logs and metrics.
 type Counters struct {
 	Execs      atomic.Uint64 // exec events received (connector) or new processes found (polling)
-	Read       atomic.Uint64 // processes read from /proc
-	Vanished   atomic.Uint64 // processes that exited before they could be read
+	Read       atomic.Uint64 // processes read from /proc and judged (or learned)
+	Vanished   atomic.Uint64 // processes that exited before they could be read: counted, not judged
 	Host       atomic.Uint64 // host processes ignored
 	Unresolved atomic.Uint64 // container processes judged with IDs alone (pod or container unknown to the API after the wait)
-	Dropped    atomic.Uint64 // events dropped because the work queue was full
+	Dropped    atomic.Uint64 // always 0: executions are handled as they are received, no queue overflows (the connector's own overflows are in Stats.Overruns)
 	Alerts     atomic.Uint64 // alerts emitted
 	Suppressed atomic.Uint64 // alerts folded into others by the storm limiter
 	Writes     atomic.Uint64 // writes reported by fanotify
@@ -49,8 +49,10 @@ type Stats struct {
 	Suppressed uint64
 	Writes     uint64
 	Excepted   uint64
+	ReadErrors uint64
 	Overruns   uint64 // ENOBUFS from the connector: its buffer overflowed, events lost
 	Lost       uint64 // events known lost from the connector's sequence numbers
+	Batches    uint64 // receive calls that returned exec events (Execs/Batches is the mean batch)
 	Overflows  uint64 // fanotify queue overflows
 	Marked     int    // container roots marked for fanotify
 }
@@ -67,7 +69,10 @@ type Watcher struct {
 	Writes    bool                // watch writes to system directories with fanotify
 	Poll      time.Duration       // force polling /proc at this interval (0: connector, polling only as fallback)
 	Warn      func(string)        // warnings (fallbacks, what is not watched); default: dropped
-	Workers   int                 // goroutines reading /proc (default 2)
+	// Workers is ignored: the goroutine that receives the executions
+	// handles them, as handing each to another goroutine cost more than
+	// handling it.
+	Workers int
 	// Except, when set, says whether an exception covers an alert (the
 	// configuration file's exceptions, by rule and workload); such alerts
 	// are counted in Counters.Excepted and not emitted.
@@ -134,12 +139,12 @@ func (w *Watcher) Stats() Stats {
 	s := Stats{
 		Execs: c.Execs.Load(), Read: c.Read.Load(), Vanished: c.Vanished.Load(), Host: c.Host.Load(),
 		Unresolved: c.Unresolved.Load(), Dropped: c.Dropped.Load(), Alerts: c.Alerts.Load(),
-		Suppressed: c.Suppressed.Load(), Writes: c.Writes.Load(), Excepted: c.Excepted.Load(),
+		Suppressed: c.Suppressed.Load(), Writes: c.Writes.Load(), Excepted: c.Excepted.Load(), ReadErrors: c.ReadErrors.Load(),
 	}
 	s.Mode, _ = w.mode.Load().(string)
 	s.Fanotify, _ = w.fan.Load().(string)
 	if conn := w.conn.Load(); conn != nil {
-		s.Overruns, s.Lost = conn.Overruns.Load(), conn.Lost.Load()
+		s.Overruns, s.Lost, s.Batches = conn.Overruns.Load(), conn.Lost.Load(), conn.Batches()
 	}
 	if f := w.fanotify.Load(); f != nil {
 		s.Overflows, s.Marked = f.Overflows.Load(), f.Marked()
@@ -171,9 +176,6 @@ func (w *Watcher) Run(ctx context.Context, sink Sink) error {
 	if w.Interval <= 0 {
 		w.Interval = time.Minute
 	}
-	if w.Workers <= 0 {
-		w.Workers = 2
-	}
 	if w.ResolveWait <= 0 {
 		w.ResolveWait = 3 * time.Second
 	}
@@ -190,7 +192,6 @@ func (w *Watcher) Run(ctx context.Context, sink Sink) error {
 			c()
 		}
 	}()
-	pids := make(chan int, 1<<16)
 	retry := make(chan pending, 1<<12)
 	emit := func(a procrule.Alert) {
 		w.mu.Lock()
@@ -227,29 +228,20 @@ func (w *Watcher) Run(ctx context.Context, sink Sink) error {
 		}
 	}
 
-	for range w.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case pid := <-pids:
-					w.exec(pid, retry, emit)
-				}
-			}
-		}()
-	}
 	// Retries of executions whose container the API did not know yet, and
-	// the limiter's flushes.
+	// the limiter's flushes. Nothing ticks while nothing waits.
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		tick := time.NewTicker(250 * time.Millisecond)
-		defer tick.Stop()
-		flushEvery := max(w.Interval/4, time.Second)
-		lastFlush := time.Now()
+		flush := time.NewTicker(max(w.Interval/4, time.Second))
+		defer flush.Stop()
+		var tick *time.Ticker
+		var tickC <-chan time.Time
+		defer func() {
+			if tick != nil {
+				tick.Stop()
+			}
+		}()
 		var waiting []pending
 		for {
 			select {
@@ -257,7 +249,11 @@ func (w *Watcher) Run(ctx context.Context, sink Sink) error {
 				return
 			case p := <-retry:
 				waiting = append(waiting, p)
-			case now := <-tick.C:
+				if tickC == nil {
+					tick = time.NewTicker(250 * time.Millisecond)
+					tickC = tick.C
+				}
+			case now := <-tickC:
 				keep := waiting[:0]
 				for _, p := range waiting {
 					t, ok := w.Resolver.Resolve(p.p.Cgroup)
@@ -270,42 +266,45 @@ func (w *Watcher) Run(ctx context.Context, sink Sink) error {
 					}
 					w.judge(p.p, p.at, t, emit)
 				}
+				clear(waiting[len(keep):])
 				waiting = keep
-				if now.Sub(lastFlush) >= flushEvery {
-					lastFlush = now
-					w.mu.Lock()
-					for _, a := range w.limiter.Flush(now) {
-						w.Counters.Alerts.Add(1)
-						sink(a)
-					}
-					w.mu.Unlock()
+				if len(waiting) == 0 {
+					tick.Stop()
+					tick, tickC, waiting = nil, nil, nil
 				}
+			case now := <-flush.C:
+				w.mu.Lock()
+				for _, a := range w.limiter.Flush(now) {
+					w.Counters.Alerts.Add(1)
+					sink(a)
+				}
+				w.mu.Unlock()
 			}
 		}
 	}()
 
-	enqueue := func(pid int) {
+	// Executions are handled by the goroutine that receives them: no
+	// hand-off, one set of buffers and caches.
+	r := newProcReader(w.ProcRoot)
+	handle := func(pid int) {
 		w.Counters.Execs.Add(1)
-		select {
-		case pids <- pid:
-		default:
-			w.Counters.Dropped.Add(1)
-		}
+		w.exec(r, pid, retry, emit)
 	}
 	if w.Poll <= 0 {
 		conn, err := OpenConnector()
 		if err == nil {
 			closers = append(closers, conn.Close)
+			conn.Coalesce, conn.CoalesceAbove = time.Millisecond, 2000
 			w.conn.Store(conn)
 			w.mode.Store("connector")
-			return w.stop(cancel, conn.Run(ctx, enqueue))
+			return w.stop(cancel, conn.Run(ctx, handle))
 		}
 		w.warn("%s (%v)", PollWarning, err)
 		w.Poll = 100 * time.Millisecond
 	}
 	w.mode.Store("poll")
 	p := &Poller{ProcRoot: w.ProcRoot, Interval: w.Poll}
-	return w.stop(cancel, p.Run(ctx, enqueue))
+	return w.stop(cancel, p.Run(ctx, handle))
 }
 
 func (w *Watcher) stop(cancel context.CancelFunc, err error) error {
@@ -317,50 +316,113 @@ func (w *Watcher) stop(cancel context.CancelFunc, err error) error {
 }
 
 // exec reads one process and judges it, or queues it while its container
-// is unknown.
-func (w *Watcher) exec(pid int, retry chan<- pending, emit Sink) {
-	p, err := ReadProcess(w.ProcRoot, pid, w.Host)
-	switch {
-	case errors.Is(err, errGone):
-		w.Counters.Vanished.Add(1)
-		return
-	case err != nil:
-		w.Counters.ReadErrors.Add(1)
+// is unknown. It reads as little as the verdict needs, cheapest first:
+// the link to the executable (which fails at once for a process already
+// exited: short-lived processes are counted, Vanished, not judged), the
+// cgroup (a host process is dropped there), the root, and the command
+// line, parent and user only when the execution may raise an alert (or
+// its container is not known yet).
+func (w *Watcher) exec(r *procReader, pid int, retry chan<- pending, emit Sink) {
+	if err := r.exeLink(pid); err != nil {
+		w.failed(err)
 		return
 	}
-	if p.Host {
-		if !w.Host {
-			w.Counters.Host.Add(1)
+	c, inPod, err := r.cgroup(pid)
+	if err != nil {
+		w.failed(err)
+		return
+	}
+	if !inPod && !w.Host {
+		w.Counters.Host.Add(1)
+		return
+	}
+	p := Process{PID: pid, Cgroup: c, Host: !inPod, Exe: r.exe(pid)}
+	now := time.Now()
+	t := procrule.Target{Host: true}
+	if !p.Host {
+		w.mark(pid, c.ContainerID)
+		var ok bool
+		if t, ok = w.Resolver.Resolve(c); !ok {
+			// Keep what the process is now: it may be gone when its
+			// container is known.
+			if err := r.details(pid, &p); err != nil {
+				w.failed(err)
+				return
+			}
+			w.Counters.Read.Add(1)
+			select {
+			case retry <- pending{p: p, at: now, until: now.Add(w.ResolveWait)}:
+				return
+			default:
+				w.Counters.Unresolved.Add(1)
+			}
+			w.judge(p, now, t, emit)
 			return
 		}
-		w.Counters.Read.Add(1)
-		w.judge(p, time.Now(), procrule.Target{Host: true}, emit)
-		return
+	}
+	if w.Learner == nil {
+		rule, byArgs := w.Allowlist.Verdict(t, p.Exe)
+		if rule == nil && !byArgs || rule != nil && w.fold(rule, &p, t, now) {
+			w.Counters.Read.Add(1)
+			return
+		}
+		if err := r.details(pid, &p); err != nil {
+			w.failed(err)
+			return
+		}
 	}
 	w.Counters.Read.Add(1)
-	if f := w.fanotify.Load(); f != nil && p.Cgroup.ContainerID != "" {
-		w.markMu.Lock()
-		_, done := w.marked[p.Cgroup.ContainerID]
-		w.markMu.Unlock()
-		if !done {
-			if ok, err := f.MarkRoot(w.ProcRoot, pid); err != nil {
-				w.Counters.MarkErrors.Add(1)
-			} else if ok {
-				w.remember(p.Cgroup.ContainerID, pid)
-			}
-		}
-	}
-	now := time.Now()
-	t, ok := w.Resolver.Resolve(p.Cgroup)
-	if !ok {
-		select {
-		case retry <- pending{p: p, at: now, until: now.Add(w.ResolveWait)}:
-			return
-		default:
-			w.Counters.Unresolved.Add(1)
-		}
-	}
 	w.judge(p, now, t, emit)
+}
+
+// fold counts, without reading the process's details, an alert that an
+// exception covers or that the storm limiter folds into one it holds: a
+// storm of one alert costs a few reads per process.
+func (w *Watcher) fold(rule *procrule.Rule, p *Process, t procrule.Target, at time.Time) bool {
+	a := procrule.Alert{Rule: rule.ID, Severity: rule.Severity.String(), Time: at.UTC(), PID: p.PID, Exe: p.Exe,
+		Container: procrule.AlertContainer{ID: t.ContainerID, Name: t.ContainerName},
+		Pod:       procrule.AlertPod{UID: t.PodUID, Namespace: t.Namespace, Name: t.PodName}, Workload: t.Workload}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.Except != nil && w.Except(a) {
+		w.Counters.Excepted.Add(1)
+		return true
+	}
+	if !w.limiter.Fold(a) {
+		return false
+	}
+	w.count(a)
+	w.Counters.Suppressed.Add(1)
+	return true
+}
+
+// failed counts a process that could not be read.
+func (w *Watcher) failed(err error) {
+	if errors.Is(err, errGone) {
+		w.Counters.Vanished.Add(1)
+	} else {
+		w.Counters.ReadErrors.Add(1)
+	}
+}
+
+// mark marks the root of container id, through process pid, for fanotify
+// once.
+func (w *Watcher) mark(pid int, id string) {
+	f := w.fanotify.Load()
+	if f == nil || id == "" {
+		return
+	}
+	w.markMu.Lock()
+	_, done := w.marked[id]
+	w.markMu.Unlock()
+	if done {
+		return
+	}
+	if ok, err := f.MarkRoot(w.ProcRoot, pid); err != nil {
+		w.Counters.MarkErrors.Add(1)
+	} else if ok {
+		w.remember(id, pid)
+	}
 }
 
 func (w *Watcher) judge(p Process, at time.Time, t procrule.Target, emit Sink) {

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	goruntime "runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -152,6 +153,19 @@ func resolver(ctx context.Context, f *flags, stderr io.Writer) (procwatch.Resolv
 	return pods, nil
 }
 
+// oneProc runs the watcher on one P unless GOMAXPROCS is set, and
+// returns the function that restores the setting. The watcher handles
+// executions in one goroutine: a second P only adds the scheduler's
+// wake-ups and hand-offs, which under an exec storm doubled the CPU spent
+// per execution (TestExecStorm: about 11 µs at 2 Ps, 5 µs at 1).
+func oneProc() func() {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return func() {}
+	}
+	old := goruntime.GOMAXPROCS(1)
+	return func() { goruntime.GOMAXPROCS(old) }
+}
+
 func signalContext(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	if parent == nil {
 		parent = context.Background()
@@ -191,6 +205,7 @@ func runWatch(parent context.Context, f *flags, streams cmdutil.Streams) error {
 	default:
 		return cmdutil.Usage("unknown output format %q (jsonl, table)", f.output)
 	}
+	defer oneProc()()
 	ctx, cancel := signalContext(parent, f.duration)
 	defer cancel()
 	res, err := resolver(ctx, f, streams.Err)
@@ -260,6 +275,7 @@ func runLearn(parent context.Context, f *flags, streams cmdutil.Streams) error {
 	if err != nil {
 		return err
 	}
+	defer oneProc()()
 	ctx, cancel := signalContext(parent, f.duration)
 	defer cancel()
 	res, err := resolver(ctx, f, streams.Err)

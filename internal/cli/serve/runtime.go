@@ -53,7 +53,8 @@ func startRuntime(f *flags) func(context.Context, *env, *server.Server, chan<- e
 			}
 			s := w.Stats()
 			emit(metrics.RuntimeExecsTotal, float64(s.Execs))
-			emit(metrics.RuntimeLostTotal, float64(s.Overruns+s.Lost+s.Vanished+s.Dropped))
+			emit(metrics.RuntimeLostTotal, float64(s.Overruns+s.Lost+s.Dropped))
+			emit(metrics.RuntimeVanishedTotal, float64(s.Vanished))
 		})
 		var running sync.WaitGroup
 		running.Add(1)

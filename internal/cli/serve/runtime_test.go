@@ -75,7 +75,7 @@ func TestServeRuntimeSharesMetrics(t *testing.T) {
 		return n > 0
 	})
 	_, body := get("/metrics")
-	for _, want := range []string{"kubeharden_audit_events_total 0", "kubeharden_runtime_lost_events_total "} {
+	for _, want := range []string{"kubeharden_audit_events_total 0", "kubeharden_runtime_lost_events_total ", "kubeharden_runtime_vanished_total "} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q:\n%s", want, body)
 		}

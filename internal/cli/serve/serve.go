@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	goruntime "runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -251,6 +252,12 @@ func run(ctx context.Context, streams cmdutil.Streams, f *flags, changed func(st
 		return cmdutil.Usage("--log-format must be text or json, not %q", f.logFormat)
 	}
 	log := slog.New(handler)
+	if len(names) == 1 && f.runtime && os.Getenv("GOMAXPROCS") == "" {
+		// The runtime watcher handles executions in one goroutine: a
+		// second P only adds wake-ups and hand-offs, which doubled its
+		// CPU per execution under an exec storm (as in runtime watch).
+		goruntime.GOMAXPROCS(1)
+	}
 	if os.Getenv("GOGC") == "" {
 		// A review allocates about a hundred kilobytes around a live heap of
 		// a few megabytes: at the default GOGC=100 the collector runs a
