@@ -233,11 +233,26 @@ func (g *Graph) nodeTargets() []Subject {
 	}
 	g.nodeList = []Subject{}
 	for _, n := range all {
-		if len(g.Edges(n)) > 0 {
+		if g.nodeHasEdges(n) {
 			g.nodeList = append(g.nodeList, n)
 		}
 	}
 	return g.nodeList
+}
+
+// nodeHasEdges reports whether node n has edges (nodeEdges), without
+// listing them.
+func (g *Graph) nodeHasEdges(n Subject) bool {
+	cp, known := g.objs.nodes[n.Name]
+	switch {
+	case n == AnyNode || !known || cp:
+		return true
+	case slices.Contains(g.groups, "system:nodes"):
+		return true
+	case n != AnyNode && slices.Contains(g.users, "system:node:"+n.Name):
+		return true
+	}
+	return len(g.objs.nodeSAs[n.Name]) > 0
 }
 
 func (x *Objects) nodeNames() map[string]bool {
@@ -273,9 +288,12 @@ var podEscapeRequests = []Request{
 // nodeEdges are the edges from root on node n: a control-plane node's
 // power (cluster-admin), the tokens of its pods' service accounts, and
 // the kubelet's credentials (group system:nodes) when a binding names it.
-func (g *Graph) nodeEdges(n Subject) []Edge {
+func (g *Graph) nodeEdges(n Subject, prune bool) []Edge {
 	var out []Edge
 	add := func(to Subject, prim, assumption string) {
+		if prune && !g.live(to) {
+			return
+		}
 		out = append(out, Edge{From: n, To: to, Primitive: prim, Approximate: assumption != "", Assumption: assumption})
 	}
 	cp, known := g.objs.nodes[n.Name]

@@ -289,6 +289,23 @@ type Graph struct {
 	users, groups []string
 	namespaces    []string
 	nodeList      []Subject
+	// The user names and groups some binding that may allow an
+	// escalation primitive names (mayHaveEdges).
+	dangerUsers, dangerGroups map[string]bool
+	// The same for service accounts: by namespace and name, and the
+	// namespaces whose group is named.
+	dangerSAs          map[[2]string]bool
+	dangerSANamespaces map[string]bool
+	// at is Edges' scratch index of its edges by target, scratch its
+	// buffer of edges.
+	at      map[Subject]int
+	scratch []Edge
+	// pruned are the edges Paths goes through (edgesOf); liveSAs the
+	// service accounts of each namespace that may be on a path.
+	pruned  map[Subject][]Edge
+	liveSAs map[string][]Subject
+	// noPrune (tests) takes every subject to may have edges.
+	noPrune bool
 }
 
 // NewGraph prepares the escalation graph of s with objs (nil: none known).
@@ -297,7 +314,7 @@ func NewGraph(s *Set, objs *Objects) *Graph {
 		objs = NewObjects()
 	}
 	s.index()
-	g := &Graph{set: s, objs: objs, edges: map[Subject][]Edge{}, sas: map[string][]Subject{}}
+	g := &Graph{set: s, objs: objs, edges: map[Subject][]Edge{}, pruned: map[Subject][]Edge{}, sas: map[string][]Subject{}}
 	nss := map[string]bool{}
 	for ns := range objs.namespaces {
 		nss[ns] = true
@@ -319,7 +336,65 @@ func NewGraph(s *Set, objs *Objects) *Graph {
 	for _, ns := range g.namespaces {
 		objs.AddServiceAccount(ns, "default")
 	}
+	g.dangerUsers, g.dangerGroups = map[string]bool{}, map[string]bool{}
+	g.dangerSAs, g.dangerSANamespaces = map[[2]string]bool{}, map[string]bool{}
+	objs.mu.Lock()
+	tokens := objs.tokens
+	objs.mu.Unlock()
+	anyTokens := false
+	for _, t := range tokens {
+		anyTokens = anyTokens || len(t) > 0
+	}
+	for key, bs := range s.bySubject {
+		for _, b := range bs {
+			if b.danger&relPrimitive != 0 || b.danger&relSecrets != 0 && (b.namespace == "" && anyTokens || len(tokens[b.namespace]) > 0) {
+				if name, ok := strings.CutPrefix(key, "u\x00"); ok {
+					g.dangerUsers[name] = true
+					if rest, ok := strings.CutPrefix(name, saPrefix); ok {
+						ns, sa, _ := strings.Cut(rest, ":")
+						g.dangerSAs[[2]string{ns, sa}] = true
+					}
+				} else {
+					grp := strings.TrimPrefix(key, "g\x00")
+					g.dangerGroups[grp] = true
+					if ns, ok := strings.CutPrefix(grp, ServiceAccountGroup+":"); ok {
+						g.dangerSANamespaces[ns] = true
+					}
+				}
+				break
+			}
+		}
+	}
 	return g
+}
+
+// mayHaveEdges reports whether sub may have an edge: a node, a member of
+// system:masters, or an identity some binding that may allow a primitive
+// names. Edges of any other subject are none, found in O(1).
+func (g *Graph) mayHaveEdges(sub Subject) bool {
+	if g.noPrune {
+		return sub != ClusterAdmin
+	}
+	switch sub.Kind {
+	case NodeKind:
+		return true
+	case ClusterAdmin.Kind:
+		return sub != ClusterAdmin
+	case rbacv1.ServiceAccountKind:
+		// Its identity (ServiceAccountUser), without building it.
+		return g.dangerSAs[[2]string{sub.Namespace, sub.Name}] || g.dangerSANamespaces[sub.Namespace] ||
+			g.dangerGroups[ServiceAccountGroup] || g.dangerGroups[AuthenticatedGroup]
+	}
+	id := sub.Identity()
+	if g.dangerUsers[id.Name] {
+		return true
+	}
+	for _, grp := range id.Groups {
+		if grp == MastersGroup || g.dangerGroups[grp] {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *Graph) serviceAccounts(ns string) []Subject {
@@ -411,16 +486,24 @@ func writes(group string, resources ...string) [][]Request {
 
 // allowedAll returns the steps when p is allowed every request.
 func allowedAll(p *Principal, reqs []Request, ns string) ([]Step, bool) {
-	var steps []Step
+	var buf [4]Grant
+	grants := buf[:0]
 	for _, r := range reqs {
 		if r.Namespace == "" {
 			r.Namespace = ns
 		}
-		d := p.Authorize(r)
-		if !d.Allowed {
+		g, ok := p.first(r)
+		if !ok {
 			return nil, false
 		}
-		steps = append(steps, Step{Request: r, Grant: d.Grants[0]})
+		grants = append(grants, g)
+	}
+	steps := make([]Step, len(reqs))
+	for i, r := range reqs {
+		if r.Namespace == "" {
+			r.Namespace = ns
+		}
+		steps[i] = Step{Request: r, Grant: grants[i]}
 	}
 	return steps, true
 }
@@ -433,33 +516,60 @@ func allowedAll(p *Principal, reqs []Request, ns string) ([]Step, bool) {
 // cost no hop, go to every node worth reaching: Paths picks the node. The
 // edges of a node (Kind Node) are what root on it reaches, without
 // requests. One edge per target: the first found, or the first exact one.
-func (g *Graph) Edges(sub Subject) []Edge {
-	if e, ok := g.edges[sub]; ok {
+func (g *Graph) Edges(sub Subject) []Edge { return g.edgesOf(sub, false) }
+
+// live reports whether an edge to sub may be on a path: to ClusterAdmin,
+// a node, or a subject that may have edges.
+func (g *Graph) live(sub Subject) bool {
+	return sub == ClusterAdmin || sub.Kind == NodeKind || g.mayHaveEdges(sub)
+}
+
+// edgesOf is Edges, without the edges to subjects that are on no path
+// (live) when prune is set: what Paths goes through.
+func (g *Graph) edgesOf(sub Subject, prune bool) []Edge {
+	cache := g.edges
+	if prune {
+		cache = g.pruned
+	}
+	if e, ok := cache[sub]; ok {
 		return e
 	}
 	var out []Edge
 	if sub == ClusterAdmin {
-		g.edges[sub] = nil
+		cache[sub] = nil
 		return nil
 	}
 	if sub == nodeHub {
 		for _, n := range g.nodeTargets() {
 			out = append(out, Edge{From: nodeHub, To: n})
 		}
-		g.edges[sub] = out
+		cache[sub] = out
 		return out
 	}
 	if sub.Kind == NodeKind {
-		out = g.nodeEdges(sub)
-		g.edges[sub] = out
+		out = g.nodeEdges(sub, prune)
+		cache[sub] = out
 		return out
 	}
+	if !g.mayHaveEdges(sub) {
+		return nil
+	}
+	// to reports whether an edge to t is kept.
+	to := func(t Subject) bool { return !prune || g.live(t) }
+	// Gathered in a buffer reused from call to call, then copied: the
+	// edges kept take their size, not that of the growing buffer.
+	out = g.scratch[:0]
+	defer func() { g.scratch = out[:0] }()
 	p := g.set.For(sub.Identity())
 	// One edge per target: the first primitive found, replaced by the
 	// first exact one when it is approximate.
-	at := map[Subject]int{}
+	if g.at == nil {
+		g.at = map[Subject]int{}
+	}
+	at := g.at
+	clear(at)
 	push := func(e Edge) {
-		if e.To == sub {
+		if e.To == sub || !to(e.To) {
 			return
 		}
 		if i, ok := at[e.To]; ok {
@@ -513,12 +623,18 @@ func (g *Graph) Edges(sub Subject) []Edge {
 		// or service account, which must be allowed as well.
 		if as, ok := p.impersonableUser(g.namespaces); ok {
 			for _, grp := range append([]string{MastersGroup}, g.groups...) {
+				if !to(Subject{Kind: rbacv1.GroupKind, Name: grp}) {
+					continue
+				}
 				if steps, ok := allowedAll(p, []Request{{Verb: "impersonate", Resource: "groups", Name: grp}}, ""); ok {
 					add(Subject{Kind: rbacv1.GroupKind, Name: grp}, "impersonate group", append([]Step{as}, steps...), false)
 				}
 			}
 		}
 		for _, u := range g.users {
+			if !to(Subject{Kind: rbacv1.UserKind, Name: u}) {
+				continue
+			}
 			if steps, ok := allowedAll(p, []Request{{Verb: "impersonate", Resource: "users", Name: u}}, ""); ok {
 				add(Subject{Kind: rbacv1.UserKind, Name: u}, "impersonate user", steps, false)
 			}
@@ -535,6 +651,9 @@ func (g *Graph) Edges(sub Subject) []Edge {
 		sas := g.serviceAccounts(ns)
 		if len(sas) == 0 {
 			continue
+		}
+		if prune {
+			sas = g.liveServiceAccounts(ns)
 		}
 		all := func(prim string, steps []Step, approx bool) {
 			for _, sa := range sas {
@@ -567,7 +686,11 @@ func (g *Graph) Edges(sub Subject) []Edge {
 			}
 		}
 		// Into a running pod that leads to its node.
-		for _, pod := range g.objs.escapes[ns] {
+		escapes := g.objs.escapes[ns]
+		if len(escapes) > 0 && !p.mayAllowIn(ns, podEscapeRequests) {
+			escapes = nil
+		}
+		for _, pod := range escapes {
 			to, assumption, ok := g.objs.escapeNode(pod)
 			if !ok {
 				continue
@@ -615,6 +738,9 @@ func (g *Graph) Edges(sub Subject) []Edge {
 		}
 		if !listed && p.mayAllowIn(ns, []Request{{Verb: "get", Resource: "secrets"}}) {
 			for _, t := range g.objs.tokens[ns] {
+				if !to(Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: t.sa}) {
+					continue
+				}
 				if steps, ok := allowedAll(p, []Request{{Verb: "get", Resource: "secrets", Name: t.secret}}, ns); ok {
 					add(Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: t.sa}, "read a token Secret ("+t.secret+")", steps, false)
 				}
@@ -647,7 +773,29 @@ func (g *Graph) Edges(sub Subject) []Edge {
 		e.To = nodeHub
 		push(e)
 	}
-	g.edges[sub] = out
+	var res []Edge
+	if len(out) > 0 {
+		res = slices.Clone(out)
+	}
+	cache[sub] = res
+	return res
+}
+
+// liveServiceAccounts are the service accounts of ns that may be on a path.
+func (g *Graph) liveServiceAccounts(ns string) []Subject {
+	if out, ok := g.liveSAs[ns]; ok {
+		return out
+	}
+	var out []Subject
+	for _, sa := range g.serviceAccounts(ns) {
+		if g.mayHaveEdges(sa) {
+			out = append(out, sa)
+		}
+	}
+	if g.liveSAs == nil {
+		g.liveSAs = map[string][]Subject{}
+	}
+	g.liveSAs[ns] = out
 	return out
 }
 
@@ -675,30 +823,41 @@ func (g *Graph) Sources() []Subject {
 // ClusterAdmin, in the order of sources; among the shortest, one with the
 // fewest approximate hops.
 func (g *Graph) Paths(sources []Subject) []Path {
-	// Explore every node reachable from the sources.
+	// Explore every node reachable from the sources that may lead
+	// somewhere: one without edges (mayHaveEdges) is no step of a path,
+	// and leaving it out keeps the order of the others.
+	// A node is queued once, when first found (as the first of its
+	// copies in a queue of every target would be expanded).
 	var nodes []Subject
 	seen := map[Subject]bool{}
-	queue := slices.Clone(sources)
+	queue := []Subject{}
+	visit := func(n Subject) {
+		if !seen[n] && g.mayHaveEdges(n) {
+			seen[n] = true
+			queue = append(queue, n)
+		}
+	}
+	for _, n := range sources {
+		visit(n)
+	}
 	for len(queue) > 0 {
 		n := queue[0]
 		queue = queue[1:]
-		if seen[n] {
-			continue
-		}
-		seen[n] = true
 		nodes = append(nodes, n)
-		for _, e := range g.Edges(n) {
-			if !seen[e.To] {
-				queue = append(queue, e.To)
-			}
+		for _, e := range g.edgesOf(n, true) {
+			visit(e.To)
 		}
 	}
 	// Breadth-first from the target over reversed edges: next[n] is the
-	// first hop of a shortest path from n.
-	rev := map[Subject][]Edge{}
+	// first hop of a shortest path from n. Edges to subjects without
+	// edges lead nowhere.
+	rev := map[Subject][]*Edge{}
 	for _, n := range nodes {
-		for _, e := range g.Edges(n) {
-			rev[e.To] = append(rev[e.To], e)
+		es := g.edgesOf(n, true)
+		for i := range es {
+			if to := es[i].To; to == ClusterAdmin || seen[to] {
+				rev[to] = append(rev[to], &es[i])
+			}
 		}
 	}
 	// Among shortest paths, the one with the fewest approximate hops.
@@ -713,6 +872,7 @@ func (g *Graph) Paths(sources []Subject) []Path {
 		level := map[Subject]bool{}
 		expand := func(t Subject) {
 			for _, e := range rev[t] {
+				e := *e
 				a := approx[t]
 				if e.Approximate {
 					a++
@@ -779,10 +939,7 @@ func (p *Principal) impersonableUser(namespaces []string) (Step, bool) {
 	var named []Request
 	visit := func(bs []*roleBinding, ns string) {
 		for _, b := range bs {
-			_, rules, err := p.set.roleRules(b.roleRef, ns)
-			if err != nil {
-				continue
-			}
+			rules := b.rules
 			for i := range rules {
 				r := &rules[i]
 				if !VerbMatches(r, "impersonate") || !APIGroupMatches(r, "") {
@@ -810,8 +967,8 @@ func (p *Principal) impersonableUser(namespaces []string) (Step, bool) {
 		cands = append(cands, Request{Verb: "impersonate", Resource: "serviceaccounts", Namespace: ns, Name: "default"})
 	}
 	for _, r := range cands {
-		if d := p.Authorize(r); d.Allowed {
-			return Step{Request: r, Grant: d.Grants[0]}, true
+		if grant, ok := p.first(r); ok {
+			return Step{Request: r, Grant: grant}, true
 		}
 	}
 	return Step{}, false

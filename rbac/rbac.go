@@ -168,6 +168,13 @@ type roleBinding struct {
 	roleRef   rbacv1.RoleRef
 	// pos is the binding's place in its sorted list (index).
 	pos int
+	// What roleRef resolves to (index): the role and its rules, or the
+	// authorizer's error when there is no such role.
+	role  Ref
+	rules []rbacv1.PolicyRule
+	err   string
+	// danger is the escalation primitives the rules may allow (index).
+	danger relevance
 }
 
 // Set is a set of RBAC objects. Add objects, then ask; a Set is safe for
@@ -184,6 +191,9 @@ type Set struct {
 	// bySubject finds the bindings that may apply to a user: by
 	// subjectKey of its name and of each of its groups.
 	bySubject map[string][]*roleBinding
+	relCache  map[relKey]relevance
+	// subjects is Subjects, once asked (index).
+	subjects []Subject
 }
 
 // subjectKey is the key of bySubject under which a subject is found: the
@@ -284,12 +294,21 @@ func (s *Set) index() {
 			s.nsBindings[b.namespace] = append(s.nsBindings[b.namespace], b)
 		}
 	}
+	s.relCache, s.subjects = nil, nil
 	byName := func(a, b *roleBinding) int { return cmp.Compare(a.ref.Name, b.ref.Name) }
 	s.bySubject = map[string][]*roleBinding{}
 	indexList := func(l []*roleBinding) {
 		slices.SortFunc(l, byName)
 		for i, b := range l {
 			b.pos = i
+			b.role, b.rules, b.err = Ref{}, nil, ""
+			role, rules, err := s.roleRules(b.roleRef, b.namespace)
+			if err != nil {
+				b.err = err.Error()
+			} else {
+				b.role, b.rules = role, rules
+			}
+			b.danger = s.rulesRelevance(rules)
 			for _, sub := range b.subjects {
 				if k, ok := subjectKey(sub, b.namespace); ok {
 					if bs := s.bySubject[k]; len(bs) == 0 || bs[len(bs)-1] != b {
@@ -355,15 +374,14 @@ func authorizeIn(s *Set, u User, r Request, all bool, clusterBindings []*roleBin
 			if !appliesTo(u, b.subjects, namespace) {
 				continue
 			}
-			role, rules, err := s.roleRules(b.roleRef, namespace)
-			if err != nil {
-				errs = append(errs, err.Error())
+			if b.err != "" {
+				errs = append(errs, b.err)
 				continue
 			}
-			for i := range rules {
-				if RuleAllows(&rules[i], r) {
+			for i := range b.rules {
+				if RuleAllows(&b.rules[i], r) {
 					d.Allowed = true
-					d.Grants = append(d.Grants, Grant{Binding: b.ref, Role: role, Rule: i})
+					d.Grants = append(d.Grants, Grant{Binding: b.ref, Role: b.role, Rule: i})
 					if !all {
 						return false
 					}
@@ -427,15 +445,21 @@ func appliesTo(u User, subjects []rbacv1.Subject, namespace string) bool {
 
 // RuleAllows reports whether rule grants r.
 func RuleAllows(rule *rbacv1.PolicyRule, r Request) bool {
+	combined := r.Resource
+	if r.Subresource != "" {
+		combined += "/" + r.Subresource
+	}
+	return ruleAllows(rule, r, combined)
+}
+
+// ruleAllows is RuleAllows with r's resource and subresource joined by
+// the caller (combined).
+func ruleAllows(rule *rbacv1.PolicyRule, r Request, combined string) bool {
 	if !VerbMatches(rule, r.Verb) {
 		return false
 	}
 	if r.NonResource() {
 		return NonResourceURLMatches(rule, r.Path)
-	}
-	combined := r.Resource
-	if r.Subresource != "" {
-		combined += "/" + r.Subresource
 	}
 	return APIGroupMatches(rule, r.Group) && ResourceMatches(rule, combined, r.Subresource) &&
 		ResourceNameMatches(rule, r.Name)
@@ -520,6 +544,19 @@ type Access struct {
 // are left out.
 func (s *Set) Subjects() []Subject {
 	s.index()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.subjects == nil {
+		s.subjects = s.listSubjects()
+	}
+	if len(s.subjects) == 0 {
+		return nil
+	}
+	return slices.Clone(s.subjects)
+}
+
+// listSubjects is Subjects, of an indexed set.
+func (s *Set) listSubjects() []Subject {
 	seen := map[Subject]bool{}
 	var out []Subject
 	add := func(bs []*roleBinding) {
@@ -550,6 +587,9 @@ func (s *Set) Subjects() []Subject {
 	slices.SortFunc(out, func(a, b Subject) int {
 		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 	})
+	if out == nil {
+		out = []Subject{}
+	}
 	return out
 }
 

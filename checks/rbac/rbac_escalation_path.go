@@ -77,12 +77,18 @@ import (
 // objects with the stub of each binding, service accounts, token Secrets,
 // Services, Ingresses, namespaces with their enforce label, nodes with
 // their control-plane label, and the service account, pod labels, node
-// and rbac.PodEscapes of each workload) to the run's check.Log, which a large run keeps on
-// disk; Finish builds package rbac's set and objects from it per
-// Origin.Context (so clusters scanned together never mix), keeping only
-// the exposed workloads, and reads the bindings again to report on those
-// that grant a first hop. Memory during the scan does not grow with the
-// objects; at Finish it follows the RBAC objects and service accounts.
+// and rbac.PodEscapes of each workload) to the run's check.Log, which a
+// large run keeps on disk. Finish reads it back per Origin.Context (so
+// clusters scanned together never mix) in passes that keep only what a
+// path may go through: the rules that may allow an escalation primitive
+// (rbac.EscalationRules) and the bindings to them; then, knowing which
+// identities may take a step at all (rbac.Graph.MayEscalate), their
+// service accounts, workloads and exposure, and the pods a node may be
+// reached through. Everything else (a harmless Role, its RoleBinding, a
+// workload running as a service account that can do nothing) is read and
+// dropped, so that at Finish memory follows what may escalate, not the
+// input; the paths are those of the whole input. Finish then reads the
+// bindings again to report on those that grant a first hop.
 var RBACEscalationPath = registry.Add(&check.Check{
 	ID:       "rbac-escalation-path",
 	Title:    "Subject can escalate to cluster-admin-equivalent power",
@@ -155,6 +161,30 @@ type escalationEval struct {
 type escalationCluster struct {
 	set  *rbac.Set
 	objs *rbac.Objects
+	// namespaces are those of every object and binding.
+	namespaces map[string]bool
+	// saNamespaces are those of the ServiceAccount subjects of each
+	// binding, but its own.
+	saNamespaces map[rbac.Ref][]string
+	// tokens are the namespaces with a token Secret.
+	tokens map[string]bool
+	// roles are the rules kept of each role (rbac.EscalationRules).
+	roles map[rbac.Ref][]rbacv1.PolicyRule
+	// builtins: while reading roles the ClusterRoles defined, then the
+	// built-in ClusterRoles added.
+	builtins map[string]bool
+	// bound are the bindings kept for the roles they grant; inert those
+	// kept, of the others, for their subjects.
+	bound, inert map[rbac.Ref]bool
+	// may is the graph of the bindings kept, which says who may escalate.
+	may *rbac.Graph
+	// exposable: a workload runs as a service account that may escalate.
+	exposable bool
+	// escapesAll, escapesIn: the namespaces where a pod may be entered
+	// (rbac.PodEscapes matter): all, or these.
+	escapesAll bool
+	escapesIn  map[string]bool
+	rolesDone  bool
 }
 
 func (e *escalationEval) Observe(o *inventory.Object) {
@@ -379,17 +409,26 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// Finish reads the Log three times: the RBAC objects, service accounts,
-// token Secrets, Services, Ingresses and namespaces; then the workloads,
-// keeping the exposed ones; after the paths are known, the bindings that
-// grant a first hop, to report on them.
+// Finish reads the Log in passes, keeping only what escalation paths may
+// go through (rbac.EscalationRules, rbac.Graph.MayEscalate): the token
+// Secrets, Namespaces, Nodes, Ingresses and the namespaces of every
+// object; the rules of each role that may allow an escalation primitive
+// (a role with none is left out); the bindings to the roles kept; then,
+// knowing which identities may take a step at all, the other bindings'
+// subjects, the service accounts and the workloads of those, and of the
+// rest only the workloads with rbac.PodEscapes; the Services and the
+// exposed workloads only when some workload runs as such a service
+// account. Each subject, node and edge left out is on no path, so the
+// paths are those of the whole input. After the paths are known, the
+// bindings that grant a first hop are read again, to report on them.
 func (e *escalationEval) Finish(report func(t *check.Target, r check.Result)) {
 	clusters := map[string]*escalationCluster{}
 	in := map[string]string{}
 	cluster := func(ctx string) *escalationCluster {
 		c := clusters[ctx]
 		if c == nil {
-			c = &escalationCluster{set: rbac.NewSet(), objs: rbac.NewObjects()}
+			c = &escalationCluster{set: rbac.NewSet(), objs: rbac.NewObjects(), namespaces: map[string]bool{}, tokens: map[string]bool{},
+				roles: map[rbac.Ref][]rbacv1.PolicyRule{}, builtins: map[string]bool{}, bound: map[rbac.Ref]bool{}, inert: map[rbac.Ref]bool{}, escapesIn: map[string]bool{}, saNamespaces: map[rbac.Ref][]string{}}
 			clusters[ctx] = c
 		}
 		return c
@@ -397,93 +436,270 @@ func (e *escalationEval) Finish(report func(t *check.Target, r check.Result)) {
 	obj := func(ns, name string, typed any) *inventory.Object {
 		return &inventory.Object{Ref: inventory.Ref{Namespace: ns, Name: name}, Meta: &metav1.ObjectMeta{Namespace: ns, Name: name}, Typed: typed}
 	}
-	// A record that does not decode stops a reading; the engine reports a
-	// Log it cannot read back.
-	_ = e.log.Each(func(rec []byte) error {
-		d := &inventory.Decoder{B: rec}
-		kind, c := d.Int(), cluster(d.Str())
+	// each reads the records of kinds; a record that does not decode
+	// stops a reading (the engine reports a Log it cannot read back).
+	each := func(fn func(kind int, c *escalationCluster, d *inventory.Decoder), kinds ...int) {
+		_ = e.log.Each(func(rec []byte) error {
+			d := &inventory.Decoder{B: rec}
+			kind := d.Int()
+			if d.Err != nil || !slices.Contains(kinds, kind) {
+				return d.Err
+			}
+			fn(kind, cluster(d.Str()), d)
+			return d.Err
+		})
+	}
+	// The objects that are few, and the namespace of every object (each
+	// is asked in when a primitive applies in every namespace).
+	each(func(kind int, c *escalationCluster, d *inventory.Decoder) {
 		switch kind {
-		case recRole:
-			k, ns, name := d.Str(), intern(in, d.Str()), d.Str()
-			n := d.Int()
-			var rules []rbacv1.PolicyRule
-			for i := 0; i < n && d.Err == nil; i++ {
-				rules = append(rules, rbacv1.PolicyRule{Verbs: readStrings(d, in), APIGroups: readStrings(d, in), Resources: readStrings(d, in),
-					ResourceNames: readStrings(d, in), NonResourceURLs: readStrings(d, in)})
-			}
-			if k == "Role" {
-				c.set.Add(&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Rules: rules})
-			} else {
-				c.set.Add(&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules})
-			}
-		case recBinding:
-			k, ns, name, ref, subs := readBinding(d, in)
-			if k == "RoleBinding" {
-				c.set.Add(&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, RoleRef: ref, Subjects: subs})
-			} else {
-				c.set.Add(&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}, RoleRef: ref, Subjects: subs})
-			}
-		case recServiceAccount:
-			if l := readStrings(d, nil); len(l) == 2 {
-				c.objs.AddServiceAccount(intern(in, l[0]), l[1])
+		case recServiceAccount, recService, recWorkload:
+			if l := readStrings(d, nil); len(l) >= 2 {
+				c.namespaces[intern(in, l[0])] = true
 			}
 		case recTokenSecret:
 			if l := readStrings(d, nil); len(l) == 3 {
 				o := obj(l[0], l[1], &corev1.Secret{Type: corev1.SecretTypeServiceAccountToken})
 				o.Meta.Annotations = map[string]string{corev1.ServiceAccountNameKey: l[2]}
 				c.objs.AddObject(o)
-			}
-		case recService:
-			if l := readStrings(d, nil); len(l) == 3 {
-				c.objs.AddObject(obj(l[0], l[1], &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: l[1]},
-					Spec: corev1.ServiceSpec{Type: corev1.ServiceType(l[2]), Selector: readMap(d)}}))
+				c.tokens[intern(in, l[0])] = true
 			}
 		case recIngress:
-			ns := d.Str()
-			ing := &networkingv1.Ingress{}
-			for _, b := range readStrings(d, in) {
-				ing.Spec.Rules = append(ing.Spec.Rules, networkingv1.IngressRule{IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
-					Paths: []networkingv1.HTTPIngressPath{{Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: b}}}}}}})
-			}
-			c.objs.AddObject(obj(ns, "", ing))
+			c.namespaces[intern(in, d.Str())] = true
 		case recNamespace:
 			name := d.Str()
 			c.objs.AddNamespace(name, readMap(d))
 		case recNode:
 			name := d.Str()
 			c.objs.AddNode(name, readMap(d))
+		}
+	}, recServiceAccount, recService, recWorkload, recTokenSecret, recIngress, recNamespace, recNode)
+	// The rules of roles that may allow a primitive: reading Secrets
+	// only where a token Secret is. A later role of the same name
+	// replaces an earlier one.
+	each(func(_ int, c *escalationCluster, d *inventory.Decoder) {
+		k, ns, name := d.Str(), intern(in, d.Str()), d.Str()
+		n := d.Int()
+		var rules []rbacv1.PolicyRule
+		for i := 0; i < n && d.Err == nil; i++ {
+			rules = append(rules, rbacv1.PolicyRule{Verbs: readStrings(d, in), APIGroups: readStrings(d, in), Resources: readStrings(d, in),
+				ResourceNames: readStrings(d, in), NonResourceURLs: readStrings(d, in)})
+		}
+		ref := rbac.Ref{Kind: k, Name: name}
+		secrets := len(c.tokens) > 0
+		if k == "Role" {
+			ref.Namespace = ns
+			secrets = c.tokens[ns]
+		} else if _, ok := builtinRoles[name]; ok {
+			c.builtins[name] = true
+		}
+		if kept, ok := rbac.EscalationRules(rules, secrets); ok {
+			c.roles[ref] = kept
+		} else {
+			delete(c.roles, ref)
+		}
+	}, recRole)
+	// The roles kept, then the built-in ClusterRoles the input does not
+	// define, once per cluster before its bindings.
+	finishRoles := func(c *escalationCluster) {
+		if c.rolesDone {
+			return
+		}
+		c.rolesDone = true
+		for ref, rules := range c.roles {
+			if ref.Kind == "Role" {
+				c.set.Add(&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ref.Namespace, Name: ref.Name}, Rules: rules})
+			} else {
+				c.set.Add(&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: ref.Name}, Rules: rules})
+			}
+		}
+		// A ClusterRole the input defines is not replaced by the
+		// built-in of its name, even when none of its rules is kept.
+		for _, name := range slices.Sorted(maps.Keys(builtinRoles)) {
+			if _, ok := c.roles[rbac.Ref{Kind: "ClusterRole", Name: name}]; !ok && c.builtins[name] {
+				c.set.Add(&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}})
+			}
+		}
+		c.builtins = map[string]bool{}
+		for _, name := range c.set.AddMissingBuiltins() {
+			c.builtins[name] = true
+		}
+	}
+	// The bindings to the roles kept. bound holds the bindings whose
+	// last record is one.
+	grants := func(c *escalationCluster, ns string, ref rbacv1.RoleRef) bool {
+		switch ref.Kind {
+		case "Role":
+			_, ok := c.roles[rbac.Ref{Kind: "Role", Namespace: ns, Name: ref.Name}]
+			return ok && ns != ""
+		case "ClusterRole":
+			_, ok := c.roles[rbac.Ref{Kind: "ClusterRole", Name: ref.Name}]
+			return ok || c.builtins[ref.Name]
+		}
+		return false
+	}
+	addBinding := func(c *escalationCluster, k, ns, name string, ref rbacv1.RoleRef, subs []rbacv1.Subject) {
+		if k == "RoleBinding" {
+			c.set.Add(&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, RoleRef: ref, Subjects: subs})
+		} else {
+			c.set.Add(&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}, RoleRef: ref, Subjects: subs})
+		}
+	}
+	bindingRef := func(k, ns, name string) (rbac.Ref, string) {
+		if k == "RoleBinding" {
+			return rbac.Ref{Kind: k, Namespace: ns, Name: name}, ns
+		}
+		return rbac.Ref{Kind: k, Name: name}, ""
+	}
+	each(func(_ int, c *escalationCluster, d *inventory.Decoder) {
+		finishRoles(c)
+		k, ns, name, ref, subs := readBinding(d, in)
+		bref, bns := bindingRef(k, ns, name)
+		if bns != "" {
+			c.namespaces[bns] = true
+		}
+		// The namespaces of its ServiceAccount subjects but its own, as
+		// the last record of the binding names them.
+		var other []string
+		for _, sub := range subs {
+			if sns := sub.Namespace; sub.Kind == rbacv1.ServiceAccountKind && sns != "" && sns != bns && !slices.Contains(other, sns) {
+				other = append(other, sns)
+			}
+		}
+		if other != nil || c.saNamespaces[bref] != nil {
+			c.saNamespaces[bref] = other
+		}
+		// Where a pod may be entered: a grant kept applies there, or
+		// system:masters may be bound there.
+		if bns == "" {
+			c.escapesAll = c.escapesAll || grants(c, bns, ref)
+		} else if grants(c, bns, ref) || slices.ContainsFunc(subs, mastersMayBe) {
+			c.escapesIn[bns] = true
+		}
+		switch {
+		case grants(c, bns, ref):
+			addBinding(c, k, ns, name, ref, subs)
+			c.bound[bref] = true
+		case c.bound[bref]:
+			// Replaces the earlier binding of its name.
+			addBinding(c, k, ns, name, ref, subs)
+			delete(c.bound, bref)
+			c.inert[bref] = true
+		}
+	}, recBinding)
+	// Which identities may take a step at all, now that every binding
+	// that may grant one is known.
+	for _, c := range clusters {
+		finishRoles(c)
+		for _, nss := range c.saNamespaces {
+			for _, ns := range nss {
+				c.namespaces[ns] = true
+			}
+		}
+		c.saNamespaces = nil
+		c.may = rbac.NewGraph(c.set, c.objs)
+	}
+	sa := func(ns, name string) rbac.Subject {
+		return rbac.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}
+	}
+	// The subjects of the other bindings, the service accounts and the
+	// workloads that may matter.
+	each(func(kind int, c *escalationCluster, d *inventory.Decoder) {
+		switch kind {
+		case recBinding:
+			k, ns, name, ref, subs := readBinding(d, in)
+			bref, bns := bindingRef(k, ns, name)
+			if c.bound[bref] || grants(c, bns, ref) {
+				// Kept already; or an earlier record of a binding
+				// whose last one is not kept for its role.
+				return
+			}
+			var keep []rbacv1.Subject
+			for _, sub := range subs {
+				var v rbac.Subject
+				switch sub.Kind {
+				case rbacv1.UserKind, rbacv1.GroupKind:
+					v = rbac.Subject{Kind: sub.Kind, Name: sub.Name}
+				case rbacv1.ServiceAccountKind:
+					v = sa(cmpOr(sub.Namespace, bns), sub.Name)
+				default:
+					continue
+				}
+				// A subject that may apply to system:masters is kept
+				// too: a member's RoleBindings say where it is asked.
+				if (v.Kind != rbacv1.ServiceAccountKind || v.Namespace != "") && (c.may.MayEscalate(v) || bns != "" && mastersMayBe(sub)) {
+					keep = append(keep, sub)
+				}
+			}
+			if len(keep) > 0 || c.inert[bref] {
+				// The last record of a binding replaces earlier ones.
+				addBinding(c, k, ns, name, ref, keep)
+				c.inert[bref] = true
+			}
+		case recServiceAccount:
+			if l := readStrings(d, nil); len(l) == 2 && c.may.MayEscalate(sa(l[0], l[1])) {
+				c.objs.AddServiceAccount(intern(in, l[0]), l[1])
+			}
 		case recWorkload:
 			l := readStrings(d, nil)
-			_, _ = d.Str(), readMap(d)
+			ref, _ := d.Str(), readMap(d)
 			pod, escapes := readStrings(d, nil), readStrings(d, in)
-			if len(l) == 2 && len(pod) == 3 {
+			if len(l) != 2 || len(pod) != 3 {
+				return
+			}
+			may := c.may.MayEscalate(sa(l[0], l[1]))
+			if may || len(escapes) > 0 && (c.escapesAll || c.escapesIn[l[0]]) {
 				c.objs.AddPod(rbac.Pod{Ref: pod[0], Namespace: intern(in, l[0]), Name: pod[1], NodeName: intern(in, pod[2]),
 					ServiceAccount: l[1], Escapes: escapes})
 			}
+			c.exposable = c.exposable || may && ref != ""
 		}
-		return d.Err
-	})
-	// The workloads, now that every Service and Ingress is known: only
-	// the exposed ones are kept.
-	_ = e.log.Each(func(rec []byte) error {
-		d := &inventory.Decoder{B: rec}
-		if d.Int() != recWorkload {
-			return d.Err
+	}, recBinding, recServiceAccount, recWorkload)
+	for _, c := range clusters {
+		for _, ns := range slices.Sorted(maps.Keys(c.namespaces)) {
+			c.objs.AddServiceAccount(ns, "default")
 		}
-		c := cluster(d.Str())
-		l := readStrings(d, nil)
-		ref, podLabels := d.Str(), readMap(d)
-		if d.Err == nil && len(l) == 2 && ref != "" && c.objs.Exposes(l[0], podLabels) {
-			c.objs.AddWorkload(ref, l[0], podLabels, l[1])
-		}
-		return d.Err
-	})
+	}
+	// The exposed workloads, where one may escalate: the Services, then
+	// the workloads they expose.
+	if slices.ContainsFunc(slices.Collect(maps.Values(clusters)), func(c *escalationCluster) bool { return c.exposable }) {
+		each(func(kind int, c *escalationCluster, d *inventory.Decoder) {
+			if !c.exposable {
+				return
+			}
+			switch kind {
+			case recService:
+				if l := readStrings(d, nil); len(l) == 3 {
+					c.objs.AddObject(obj(l[0], l[1], &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: l[1]},
+						Spec: corev1.ServiceSpec{Type: corev1.ServiceType(l[2]), Selector: readMap(d)}}))
+				}
+			case recIngress:
+				ns := d.Str()
+				ing := &networkingv1.Ingress{}
+				for _, b := range readStrings(d, in) {
+					ing.Spec.Rules = append(ing.Spec.Rules, networkingv1.IngressRule{IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+						Paths: []networkingv1.HTTPIngressPath{{Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: b}}}}}}})
+				}
+				c.objs.AddObject(obj(ns, "", ing))
+			}
+		}, recService, recIngress)
+		each(func(_ int, c *escalationCluster, d *inventory.Decoder) {
+			if !c.exposable {
+				return
+			}
+			l := readStrings(d, nil)
+			ref, podLabels := d.Str(), readMap(d)
+			if d.Err == nil && len(l) == 2 && ref != "" && c.may.MayEscalate(sa(l[0], l[1])) && c.objs.Exposes(l[0], podLabels) {
+				c.objs.AddWorkload(ref, l[0], podLabels, l[1])
+			}
+		}, recWorkload)
+	}
 	// The paths, and the bindings of their first hops.
 	hops := map[string]map[rbac.Ref][]rbac.Path{}
 	ctxs := slices.Sorted(maps.Keys(clusters))
 	for _, ctx := range ctxs {
 		c := clusters[ctx]
-		c.set.AddMissingBuiltins()
+		c.may = nil
 		c.objs.SetLive(e.live[ctx])
 		if !e.live[ctx] {
 			c.objs.AddBoundServiceAccounts(c.set)
@@ -530,6 +746,22 @@ func (e *escalationEval) Finish(report func(t *check.Target, r check.Result)) {
 		return nil
 	})
 }
+
+// mastersMayBe reports whether a binding's subject may apply to
+// system:masters (a member of it is allowed everything, in the
+// namespaces of the RoleBindings that apply to it).
+func mastersMayBe(sub rbacv1.Subject) bool {
+	switch sub.Kind {
+	case rbacv1.GroupKind:
+		return sub.Name == rbac.MastersGroup || sub.Name == rbac.AuthenticatedGroup
+	case rbacv1.UserKind:
+		return sub.Name == ""
+	}
+	return false
+}
+
+// builtinRoles are the names of rbac.BuiltinClusterRoles.
+var builtinRoles = rbac.BuiltinClusterRoles()
 
 // readBinding reads what Observe wrote of a binding, before its stub;
 // the kinds, API groups and namespaces of subjects are shared through in.
