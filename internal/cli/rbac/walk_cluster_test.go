@@ -419,11 +419,28 @@ func (w *walker) legacyToken(t *testing.T, ns, sa string) {
 	})
 }
 
+// allowedSoon runs a request the test has just granted: the API server's
+// RBAC authorizer follows new bindings through its own informers, so a
+// request made at once may still be refused for a moment. It retries a
+// Forbidden error for up to 10 s and returns the last error.
+func allowedSoon[T any](f func() (T, error)) (T, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		v, err := f()
+		if !apierrors.IsForbidden(err) || time.Now().After(deadline) {
+			return v, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // pod creates, as cs, a pod running as sa.
 func (w *walker) pod(t *testing.T, cs kubernetes.Interface, ns, name, sa string, podLabels map[string]string) *corev1.Pod {
 	t.Helper()
-	p, err := cs.CoreV1().Pods(ns).Create(w.ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: podLabels},
-		Spec: corev1.PodSpec{ServiceAccountName: sa, Containers: []corev1.Container{{Name: "c", Image: "registry.example.com/app:1"}}}}, metav1.CreateOptions{})
+	p, err := allowedSoon(func() (*corev1.Pod, error) {
+		return cs.CoreV1().Pods(ns).Create(w.ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: podLabels},
+			Spec: corev1.PodSpec{ServiceAccountName: sa, Containers: []corev1.Container{{Name: "c", Image: "registry.example.com/app:1"}}}}, metav1.CreateOptions{})
+	})
 	if apierrors.IsAlreadyExists(err) {
 		p, err = cs.CoreV1().Pods(ns).Get(w.ctx, name, metav1.GetOptions{})
 	}
@@ -1016,7 +1033,7 @@ func (w *walker) createPrivileged(cs kubernetes.Interface, ns, name, node string
 // privilegedPod is privilegedPodErr, which must be admitted and bound to node.
 func (w *walker) privilegedPod(t *testing.T, cs kubernetes.Interface, ns, name, node string) {
 	t.Helper()
-	p, err := w.createPrivileged(cs, ns, name, node)
+	p, err := allowedSoon(func() (*corev1.Pod, error) { return w.createPrivileged(cs, ns, name, node) })
 	if apierrors.IsAlreadyExists(err) {
 		p, err = w.admin.CoreV1().Pods(ns).Get(w.ctx, name, metav1.GetOptions{})
 	}
