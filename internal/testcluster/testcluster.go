@@ -96,6 +96,7 @@ type Cluster struct {
 
 	etcd, apiserver, controllerManager *process
 	opts                               Options
+	binDir, etcdURL                    string // to restart the API server
 
 	stopOnce sync.Once
 }
@@ -274,48 +275,57 @@ func (c *Cluster) startAPIServer(ctx context.Context, binDir, etcdURL string) er
 	if err := os.MkdirAll(certDir, 0o700); err != nil {
 		return err
 	}
-	client := c.httpClient()
+	c.binDir, c.etcdURL = binDir, etcdURL
 	_, err := retryOnPortClash(func() (struct{}, *process, error) {
 		ports, err := freePorts(1)
 		if err != nil {
 			return struct{}{}, nil, err
 		}
 		c.host = fmt.Sprintf("https://127.0.0.1:%d", ports[0])
-		p, err := startProcess("kube-apiserver", filepath.Join(binDir, "kube-apiserver"), append([]string{
-			"--etcd-servers=" + etcdURL,
-			"--bind-address=127.0.0.1",
-			"--advertise-address=127.0.0.1",
-			"--secure-port=" + strconv.Itoa(ports[0]),
-			"--cert-dir=" + certDir,
-			"--tls-cert-file=" + c.pki.servingCertFile,
-			"--tls-private-key-file=" + c.pki.servingKeyFile,
-			"--tls-min-version=VersionTLS12",
-			"--client-ca-file=" + c.pki.caCertFile,
-			"--token-auth-file=" + c.pki.tokenFile,
-			"--authorization-mode=Node,RBAC",
-			"--enable-admission-plugins=NodeRestriction",
-			"--allow-privileged=true",
-			"--service-account-issuer=" + saIssuer,
-			"--api-audiences=" + saIssuer,
-			"--service-account-key-file=" + c.pki.saPubKeyFile,
-			"--service-account-signing-key-file=" + c.pki.saKeyFile,
-			"--service-cluster-ip-range=" + serviceCIDR,
-			// The advertised address is loopback, which Endpoints may not
-			// hold; the "kubernetes" Service exists but has no endpoints,
-			// as with the API server's own integration test server.
-			"--endpoint-reconciler-type=none",
-			"--profiling=false",
-		}, c.opts.APIServerArgs...), filepath.Join(c.dir, "kube-apiserver.log"))
-		if err != nil {
-			return struct{}{}, nil, err
-		}
-		c.apiserver = p
-		err = waitFor(ctx, p, 2*time.Minute, "/readyz", func(ctx context.Context) error {
-			return httpCheck(ctx, client, c.host+"/readyz", c.pki.tokens[Admin], "ok")
-		})
+		p, err := c.runAPIServer(ctx, ports[0])
 		return struct{}{}, p, err
 	})
 	return err
+}
+
+// runAPIServer starts kube-apiserver on port and waits until it is ready.
+func (c *Cluster) runAPIServer(ctx context.Context, port int) (*process, error) {
+	certDir := filepath.Join(c.dir, "apiserver-certs")
+	etcdURL := c.etcdURL
+	client := c.httpClient()
+	p, err := startProcess("kube-apiserver", filepath.Join(c.binDir, "kube-apiserver"), append([]string{
+		"--etcd-servers=" + etcdURL,
+		"--bind-address=127.0.0.1",
+		"--advertise-address=127.0.0.1",
+		"--secure-port=" + strconv.Itoa(port),
+		"--cert-dir=" + certDir,
+		"--tls-cert-file=" + c.pki.servingCertFile,
+		"--tls-private-key-file=" + c.pki.servingKeyFile,
+		"--tls-min-version=VersionTLS12",
+		"--client-ca-file=" + c.pki.caCertFile,
+		"--token-auth-file=" + c.pki.tokenFile,
+		"--authorization-mode=Node,RBAC",
+		"--enable-admission-plugins=NodeRestriction",
+		"--allow-privileged=true",
+		"--service-account-issuer=" + saIssuer,
+		"--api-audiences=" + saIssuer,
+		"--service-account-key-file=" + c.pki.saPubKeyFile,
+		"--service-account-signing-key-file=" + c.pki.saKeyFile,
+		"--service-cluster-ip-range=" + serviceCIDR,
+		// The advertised address is loopback, which Endpoints may not
+		// hold; the "kubernetes" Service exists but has no endpoints,
+		// as with the API server's own integration test server.
+		"--endpoint-reconciler-type=none",
+		"--profiling=false",
+	}, c.opts.APIServerArgs...), filepath.Join(c.dir, "kube-apiserver.log"))
+	if err != nil {
+		return nil, err
+	}
+	c.apiserver = p
+	err = waitFor(ctx, p, 2*time.Minute, "/readyz", func(ctx context.Context) error {
+		return httpCheck(ctx, client, c.host+"/readyz", c.pki.tokens[Admin], "ok")
+	})
+	return p, err
 }
 
 func (c *Cluster) startControllerManager(ctx context.Context, binDir string) error {
@@ -531,11 +541,23 @@ func (c *Cluster) Dir() string { return c.dir }
 
 // StopAPIServer kills the API server, leaving etcd and the controller manager
 // running, for tests of what happens when the cluster goes away mid-scan.
-// Clients then get connection errors. The API server is not restarted.
+// Clients then get connection errors until RestartAPIServer.
 func (c *Cluster) StopAPIServer() {
 	if c.apiserver != nil {
 		c.apiserver.stop()
 	}
+}
+
+// RestartAPIServer starts the API server StopAPIServer killed again, on
+// the same address and with the same state (etcd kept it), and returns
+// once it is ready.
+func (c *Cluster) RestartAPIServer(ctx context.Context) error {
+	port, err := strconv.Atoi(c.host[strings.LastIndex(c.host, ":")+1:])
+	if err != nil {
+		return fmt.Errorf("the API server's address %s: %w", c.host, err)
+	}
+	_, err = c.runAPIServer(ctx, port)
+	return err
 }
 
 // Stop kills every process of the cluster and removes its directory. It may

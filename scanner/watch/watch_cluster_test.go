@@ -259,8 +259,9 @@ func TestScannerFollowsTheCluster(t *testing.T) {
 }
 
 // When the API server goes away mid-watch, the scanner keeps serving the
-// last findings and counts the watch errors by kind (client-go's
-// informers retry the list and watch by themselves).
+// last findings and counts the watch errors by kind; when it comes back,
+// the scanner recovers by itself (client-go's informers retry the list
+// and watch) and follows changes again.
 func TestWatchErrorsAreCounted(t *testing.T) {
 	c := testcluster.Require(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -293,6 +294,28 @@ func TestWatchErrorsAreCounted(t *testing.T) {
 		t.Fatalf("Run returned during the outage: %v", err)
 	default:
 	}
+
+	// The API server comes back: the informers relist and watch again by
+	// themselves, and a change made after the outage reaches the metrics.
+	if err := c.RestartAPIServer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	back := time.Now()
+	kube := kubernetes.NewForConfigOrDie(c.AdminConfig())
+	const ns = "after-outage"
+	if _, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	if _, err := kube.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "priv"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app:1", SecurityContext: &corev1.SecurityContext{Privileged: &yes}}}}},
+		metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testcluster.WaitFor(t, "a pod created after the outage in /metrics", func() bool {
+		return hasSeries(scrape(t, srv.URL), metrics.Findings, `check="privileged-container"`, `namespace="`+ns+`"`)
+	})
+	t.Logf("recovered: the new pod's finding served %v after the API server was back", time.Since(back).Round(time.Millisecond))
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run: %v", err)
