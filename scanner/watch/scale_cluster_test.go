@@ -74,18 +74,7 @@ func TestScale(t *testing.T) {
 	var base runtime.MemStats
 	runtime.ReadMemStats(&base)
 
-	s, err := New(Options{Config: c.AdminConfig(), Plan: kscan.Plan{Now: time.Now}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	s := runScanner(t, Options{Config: c.AdminConfig(), Plan: kscan.Plan{Now: time.Now}})
 	start = time.Now()
 	testcluster.WaitFor(t, "the scanner to be ready", func() bool { return s.Ready() == nil })
 	t.Logf("synced and evaluated %d objects in %v", s.State().Len(), time.Since(start).Round(time.Millisecond))

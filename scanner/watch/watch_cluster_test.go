@@ -123,6 +123,26 @@ func reportHas(dyn dynamic.Interface, ns, check, name string) bool {
 	return false
 }
 
+// runScanner makes a scanner with opts and runs it until the test ends
+// (it must then stop cleanly).
+func runScanner(t *testing.T, opts Options) *Scanner {
+	t.Helper()
+	s, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return s
+}
+
 func TestScannerFollowsTheCluster(t *testing.T) {
 	c := testcluster.Shared(t)
 	cfg := c.AdminConfig()
@@ -397,18 +417,7 @@ func TestScannerNodeComponents(t *testing.T) {
 	t.Cleanup(func() {
 		kube.CoreV1().Pods("kube-system").Delete(context.Background(), "kube-apiserver-"+node, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
 	})
-	s, err := New(Options{Config: cfg, Plan: kscan.Plan{Now: time.Now, Only: []string{"apiserver-anonymous-auth", "privileged-container"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	s := runScanner(t, Options{Config: cfg, Plan: kscan.Plan{Now: time.Now, Only: []string{"apiserver-anonymous-auth", "privileged-container"}}})
 	anonymous := func() bool {
 		for _, f := range s.State().Findings() {
 			if f.Check.ID == "apiserver-anonymous-auth" && f.Object.Ref.Kind == kinds.NodeComponent.Kind && f.Object.Origin.Node == node {
