@@ -41,7 +41,10 @@ func groups() (order []string, byGroup map[string][]string) {
 func Rules() string { return registryRules("list") }
 
 // registryRules returns the rules granting verbs (as YAML flow list
-// items) on every resource of the kind registry, a rule per API group.
+// items) on every resource of the kind registry, a rule per API group,
+// and list on CustomResourceDefinitions, whose schemas tell which custom
+// kinds are workloads with a pod template (source/cluster.DiscoverWorkloads;
+// listing those kinds takes rules of their own).
 func registryRules(verbs string) string {
 	var b strings.Builder
 	b.WriteString("rules:\n")
@@ -53,6 +56,7 @@ func registryRules(verbs string) string {
 		}
 		fmt.Fprintf(&b, "- apiGroups: [%s]\n  resources: [%s]\n  verbs: [%s]\n", name, strings.Join(byGroup[g], ", "), verbs)
 	}
+	b.WriteString("- apiGroups: [apiextensions.k8s.io]\n  resources: [customresourcedefinitions]\n  verbs: [list]\n")
 	return b.String()
 }
 

@@ -74,6 +74,8 @@ func TestRulesGrantExactlyTheListedKinds(t *testing.T) {
 		}
 		delete(granted, k.Group+"/"+k.Resource)
 	}
+	// The custom workload kinds are found from the CRDs' schemas.
+	delete(granted, "apiextensions.k8s.io/customresourcedefinitions")
 	for g := range granted {
 		t.Errorf("%s is granted but never listed", g)
 	}

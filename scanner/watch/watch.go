@@ -25,9 +25,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
@@ -105,6 +107,12 @@ type Scanner struct {
 	nodeChecks bool
 	nodesDirty atomic.Bool
 	nodeNotes  map[string]bool // notices and errors already logged
+
+	// customKinds are the custom workload kinds watched (kinds of CRDs
+	// whose objects carry a pod template), custom their group and kind:
+	// controllers, through which the objects they own are checked.
+	customKinds []cluster.CustomWorkload
+	custom      map[schema.GroupKind]bool
 
 	dirty    chan struct{}
 	dirtyMu  sync.Mutex
@@ -345,9 +353,21 @@ func (s *Scanner) Run(ctx context.Context) error {
 	if err := s.evaluateVersion(ctx); err != nil {
 		s.log.Warn("cannot read the API server's version; version checks of the control plane do not run", "error", err)
 	}
+	s.discoverWorkloads(ctx)
 	kf := informers.NewSharedInformerFactory(s.kube, 0)
 	mf := metadatainformer.NewSharedInformerFactory(s.meta, 0)
+	df := dynamicinformer.NewDynamicSharedInformerFactory(s.dyn, 0)
 	var synced []cache.InformerSynced
+	for _, cw := range s.customKinds {
+		inf := df.ForResource(cw.GVR).Informer()
+		if err := inf.SetTransform(stripUnstructured); err != nil {
+			return fmt.Errorf("informer for %s: %w", cw.GVR, err)
+		}
+		if _, err := inf.AddEventHandler(s.customHandler()); err != nil {
+			return fmt.Errorf("informer for %s: %w", cw.GVR, err)
+		}
+		synced = append(synced, inf.HasSynced)
+	}
 	for _, w := range s.watched {
 		gvr := schema.GroupVersionResource{Group: w.t.Group, Version: w.t.Version, Resource: w.t.Resource}
 		if w.t.MetadataOnly {
@@ -359,7 +379,7 @@ func (s *Scanner) Run(ctx context.Context) error {
 			}
 			w.informer = gi.Informer()
 		}
-		if err := w.informer.SetTransform(transform(w.t)); err != nil {
+		if err := w.informer.SetTransform(transform(w.t, s.custom)); err != nil {
 			return fmt.Errorf("informer for %s: %w", w.t, err)
 		}
 		if _, err := w.informer.AddEventHandler(s.handler(w)); err != nil {
@@ -369,8 +389,10 @@ func (s *Scanner) Run(ctx context.Context) error {
 	}
 	kf.Start(ctx.Done())
 	mf.Start(ctx.Done())
+	df.Start(ctx.Done())
 	defer kf.Shutdown()
 	defer mf.Shutdown()
+	defer df.Shutdown()
 	start := time.Now()
 	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
 		return fmt.Errorf("the informers did not sync: %w", context.Cause(ctx))
@@ -420,6 +442,80 @@ func (s *Scanner) probe(ctx context.Context) error {
 	}
 	s.errMu.Unlock()
 	return nil
+}
+
+// discoverWorkloads finds the custom workload kinds from the CRDs'
+// schemas and keeps those the identity may list; without the right to
+// list CRDs (or a kind), it says so and goes on without them.
+func (s *Scanner) discoverWorkloads(ctx context.Context) {
+	ws, err := cluster.DiscoverWorkloads(ctx, s.dyn)
+	if err != nil {
+		s.log.Warn("custom workloads (kinds of CRDs with a pod template) are not watched", "error", err)
+		return
+	}
+	s.custom = map[schema.GroupKind]bool{}
+	for _, w := range ws {
+		s.custom[w.GroupKind()] = true // their ReplicaSets are theirs, watched or not
+		if _, err := s.meta.Resource(w.GVR).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
+			s.log.Warn("not watching a custom workload kind: its objects are not checked", "kind", w.Kind, "resource", w.GVR.GroupResource().String(), "error", err)
+			continue
+		}
+		s.customKinds = append(s.customKinds, w)
+		s.errMu.Lock()
+		s.kindNames = append(s.kindNames, w.Kind+"."+w.GVR.Group)
+		s.errMu.Unlock()
+	}
+}
+
+// customHandler applies the watch events of a custom workload kind: each
+// object is evaluated alone, as a Deployment is (cross-object checks do
+// not read custom kinds).
+func (s *Scanner) customHandler() cache.ResourceEventHandler {
+	put := func(obj any) {
+		u, ok := obj.(*unstructured.Unstructured)
+		if !ok {
+			return
+		}
+		now := time.Now()
+		o, err := cluster.WorkloadObject(u, contextName)
+		switch {
+		case err != nil:
+			s.log.Warn("cannot read a custom workload", "error", err)
+		case o == nil:
+			s.state.Delete(customRef(u), now) // no pod template (any more)
+		default:
+			s.state.Put(s.eng.Evaluate(o), now)
+		}
+	}
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    put,
+		UpdateFunc: func(_, obj any) { put(obj) },
+		DeleteFunc: func(obj any) {
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if u, ok := obj.(*unstructured.Unstructured); ok {
+				s.state.Delete(customRef(u), time.Now())
+			}
+		},
+	}
+}
+
+func customRef(u *unstructured.Unstructured) inventory.Ref {
+	return inventory.Ref{APIVersion: u.GetAPIVersion(), Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName()}
+}
+
+// stripUnstructured drops what no check reads of a custom object:
+// managedFields and kubectl's last-applied copy.
+func stripUnstructured(obj any) (any, error) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		u.SetManagedFields(nil)
+		if a := u.GetAnnotations(); a[lastApplied] != "" {
+			delete(a, lastApplied)
+			u.SetAnnotations(a)
+		}
+	}
+	return obj, nil
 }
 
 // evaluateVersion evaluates the synthetic APIServer object carrying the
@@ -478,7 +574,7 @@ func (s *Scanner) apply(w *watched, obj any) {
 	switch {
 	case !w.object:
 		s.state.Touch(now)
-	case ownedByController(w.t, o.Meta):
+	case ownedByController(w.t, o.Meta, s.custom):
 		// Checked through its controller, as in a cluster scan; it may
 		// just have been adopted.
 		s.state.Delete(o.Ref, now)
@@ -692,7 +788,7 @@ func (s *Scanner) evaluate(g *group, ns *string) []*report.Finding {
 		}
 		for _, obj := range objs {
 			o := toObject(w.t, obj, w.t.PodBearing)
-			if o == nil || ownedByController(w.t, o.Meta) {
+			if o == nil || ownedByController(w.t, o.Meta, s.custom) {
 				continue
 			}
 			run.Object(o)
@@ -743,7 +839,7 @@ const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 // pod-bearing object a controller owns (checked through its controller)
 // keeps its metadata only, so the caches of a cluster's Pods and
 // ReplicaSets stay small.
-func transform(t *kinds.Type) cache.TransformFunc {
+func transform(t *kinds.Type, custom map[schema.GroupKind]bool) cache.TransformFunc {
 	return func(obj any) (any, error) {
 		acc, ok := obj.(metav1.ObjectMetaAccessor)
 		if !ok {
@@ -756,7 +852,7 @@ func transform(t *kinds.Type) cache.TransformFunc {
 		m.ManagedFields = nil
 		// kubectl's copy of the whole object, which no check reads.
 		delete(m.Annotations, lastApplied)
-		if !ownedByController(t, m) {
+		if !ownedByController(t, m, custom) {
 			if p, ok := obj.(*corev1.Pod); ok {
 				p.Status = corev1.PodStatus{} // no check reads a pod's status
 				dropTokenVolume(&p.Spec)
@@ -875,7 +971,7 @@ func toObject(t *kinds.Type, obj any, cp bool) *inventory.Object {
 // ownedByController reports whether a pod-bearing object is managed by a
 // workload controller kubeharden also checks (its template is checked on
 // the controller instead), as a cluster scan decides.
-func ownedByController(t *kinds.Type, m *metav1.ObjectMeta) bool {
+func ownedByController(t *kinds.Type, m *metav1.ObjectMeta, custom map[schema.GroupKind]bool) bool {
 	if !t.PodBearing {
 		return false
 	}
@@ -888,6 +984,9 @@ func ownedByController(t *kinds.Type, m *metav1.ObjectMeta) bool {
 			continue
 		}
 		if owner := kinds.Lookup(gv.Group, r.Kind); owner != nil && owner.Controller {
+			return true
+		}
+		if custom[schema.GroupKind{Group: gv.Group, Kind: r.Kind}] {
 			return true
 		}
 	}

@@ -2,6 +2,7 @@ package watch
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +23,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeharden/kubeharden/internal/testcluster"
+	"github.com/kubeharden/kubeharden/inventory"
 	"github.com/kubeharden/kubeharden/kinds"
 	"github.com/kubeharden/kubeharden/metrics"
 	kscan "github.com/kubeharden/kubeharden/scan"
@@ -443,4 +445,95 @@ func TestScannerNodeComponents(t *testing.T) {
 	start := time.Now()
 	testcluster.WaitFor(t, "the finding to clear", func() bool { return !anonymous() })
 	t.Logf("finding cleared %v after the fixed mirror pod was created", time.Since(start).Round(time.Millisecond))
+}
+
+// A kind served by a CustomResourceDefinition whose objects carry a pod
+// template is watched and checked like a Deployment: a privileged Widget
+// has its finding until it is fixed, and a deleted one takes its findings
+// with it.
+func TestScannerCustomWorkloads(t *testing.T) {
+	c := testcluster.Shared(t)
+	cfg := c.AdminConfig()
+	ctx := context.Background()
+	dyn := dynamic.NewForConfigOrDie(cfg)
+	crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	var crd unstructured.Unstructured
+	if err := yaml.Unmarshal([]byte(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              template: {type: object, x-kubernetes-preserve-unknown-fields: true}
+`), &crd.Object); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dyn.Resource(crds).Create(ctx, &crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dyn.Resource(crds).Delete(context.Background(), "widgets.example.com", metav1.DeleteOptions{}) })
+	widgets := dyn.Resource(schema.GroupVersionResource{Group: "example.com", Version: "v1", Resource: "widgets"}).Namespace("default")
+	widget := func(privileged bool) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte(fmt.Sprintf(`apiVersion: example.com/v1
+kind: Widget
+metadata: {name: gadget, namespace: default}
+spec:
+  template:
+    spec:
+      containers:
+      - {name: app, image: registry.example/gadget:1.0, securityContext: {privileged: %v}}
+`, privileged)), &u.Object); err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	testcluster.WaitFor(t, "the Widget kind to be served", func() bool {
+		_, err := widgets.Create(ctx, widget(true), metav1.CreateOptions{})
+		return err == nil || apierrors.IsAlreadyExists(err)
+	})
+	t.Cleanup(func() { _ = widgets.Delete(context.Background(), "gadget", metav1.DeleteOptions{}) })
+
+	s := runScanner(t, Options{Config: cfg, Plan: kscan.Plan{Now: time.Now, Only: []string{"privileged-container"}}})
+	testcluster.WaitFor(t, "the scanner to be ready", func() bool { return s.Ready() == nil })
+	ref := inventory.Ref{APIVersion: "example.com/v1", Kind: "Widget", Namespace: "default", Name: "gadget"}
+	findings := func() int {
+		fs, _ := s.State().Lookup(ref)
+		return len(fs)
+	}
+	if n := findings(); n != 1 {
+		t.Fatalf("the privileged Widget has %d findings, want 1", n)
+	}
+	cur, err := widgets.Get(ctx, "gadget", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed := widget(false)
+	fixed.SetResourceVersion(cur.GetResourceVersion())
+	if _, err := widgets.Update(ctx, fixed, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testcluster.WaitFor(t, "the fixed Widget's finding to clear", func() bool { return findings() == 0 })
+	if _, held := s.State().Lookup(ref); !held {
+		t.Error("the fixed Widget is not in the state")
+	}
+	if err := widgets.Delete(ctx, "gadget", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testcluster.WaitFor(t, "the deleted Widget to leave the state", func() bool {
+		_, held := s.State().Lookup(ref)
+		return !held
+	})
 }

@@ -23,6 +23,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
@@ -170,6 +171,9 @@ type scanner struct {
 	prog   *progress
 	// nodes keeps what the listed objects show of the nodes' components.
 	nodes *nodeState
+	// custom are the custom workload kinds found (their objects'
+	// ReplicaSets and pods are checked through them).
+	custom map[schema.GroupKind]bool
 }
 
 func (s *scanner) fail(format string, args ...any) {
@@ -214,6 +218,7 @@ func (s *scanner) run(ctx context.Context) {
 		s.nodes = &nodeState{}
 	}
 
+	custom := s.discoverWorkloads(ctx, cfg)
 	for _, k := range kinds.Listed() {
 		if ctx.Err() != nil {
 			s.fail("scan stopped before listing %s: %v; %s", k.Resource, context.Cause(ctx), s.missingFrom(k))
@@ -227,6 +232,7 @@ func (s *scanner) run(ctx context.Context) {
 			return
 		}
 	}
+	s.listWorkloads(ctx, custom)
 	if s.nodes != nil {
 		s.emitNodes(ctx, c)
 	}
@@ -368,7 +374,7 @@ func (s *scanner) retry(ctx context.Context, what string, f func() error) error 
 // ownedByController reports whether a pod-bearing object is managed by a
 // workload controller kubeharden also checks: its pod template is checked
 // on the controller instead.
-func ownedByController(t *kinds.Type, m *metav1.ObjectMeta) bool {
+func ownedByController(t *kinds.Type, m *metav1.ObjectMeta, custom map[schema.GroupKind]bool) bool {
 	if !t.PodBearing {
 		return false
 	}
@@ -378,6 +384,9 @@ func ownedByController(t *kinds.Type, m *metav1.ObjectMeta) bool {
 		}
 		owner := kinds.Lookup(ownerGroup(r.APIVersion), r.Kind)
 		if owner != nil && owner.Controller {
+			return true
+		}
+		if custom[schema.GroupKind{Group: ownerGroup(r.APIVersion), Kind: r.Kind}] {
 			return true
 		}
 	}
@@ -398,7 +407,7 @@ func (s *scanner) emit(k *kinds.Type, it kinds.Item) {
 	if s.nodes != nil {
 		s.nodes.observe(it.Obj)
 	}
-	if !s.opts.Owned && ownedByController(k, it.Meta) {
+	if !s.opts.Owned && ownedByController(k, it.Meta, s.custom) {
 		return // checked through its controller
 	}
 	ref := inventory.Ref{APIVersion: k.APIVersion(), Kind: k.Kind, Namespace: it.Meta.Namespace, Name: it.Meta.Name}

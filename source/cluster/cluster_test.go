@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -587,4 +589,95 @@ func synthetic(req *http.Request, code int, retryAfter, body string) *http.Respo
 		h.Set("Retry-After", retryAfter)
 	}
 	return &http.Response{StatusCode: code, Status: http.StatusText(code), Header: h, Body: io.NopCloser(strings.NewReader(body)), Request: req, ProtoMajor: 1, ProtoMinor: 1}
+}
+
+// A kind served by a CustomResourceDefinition whose objects carry a pod
+// template is found from the CRD's schema and checked like a Deployment;
+// a ReplicaSet it controls is checked through it, not again.
+func TestCustomWorkloadsAreChecked(t *testing.T) {
+	c := setup(t)
+	ctx := context.Background()
+	dyn := dynamic.NewForConfigOrDie(c.AdminConfig())
+	crdGVR := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	var crd unstructured.Unstructured
+	if err := yaml.Unmarshal([]byte(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              replicas: {type: integer}
+              template: {type: object, x-kubernetes-preserve-unknown-fields: true}
+`), &crd.Object); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dyn.Resource(crdGVR).Create(ctx, &crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Later tests scan with identities that may not list widgets.
+		_ = dyn.Resource(crdGVR).Delete(context.Background(), "widgets.example.com", metav1.DeleteOptions{})
+		testcluster.WaitFor(t, "the Widget CRD to be gone", func() bool {
+			_, err := dyn.Resource(crdGVR).Get(context.Background(), "widgets.example.com", metav1.GetOptions{})
+			return apierrors.IsNotFound(err)
+		})
+	})
+	widgets := schema.GroupVersionResource{Group: "example.com", Version: "v1", Resource: "widgets"}
+	var w unstructured.Unstructured
+	if err := yaml.Unmarshal([]byte(`apiVersion: example.com/v1
+kind: Widget
+metadata: {name: gadget, namespace: kh-insecure}
+spec:
+  replicas: 1
+  template:
+    metadata: {labels: {app: gadget}}
+    spec:
+      containers:
+      - name: app
+        image: registry.example/gadget:1.0
+        securityContext: {privileged: true}
+`), &w.Object); err != nil {
+		t.Fatal(err)
+	}
+	var created *unstructured.Unstructured
+	testcluster.WaitFor(t, "the Widget kind to be served", func() bool {
+		var err error
+		created, err = dyn.Resource(widgets).Namespace("kh-insecure").Create(ctx, &w, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			created, err = dyn.Resource(widgets).Namespace("kh-insecure").Get(ctx, "gadget", metav1.GetOptions{})
+		}
+		return err == nil
+	})
+	yes, zero := true, int32(0)
+	rs := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "gadget-7d9f", Namespace: "kh-insecure",
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: "example.com/v1", Kind: "Widget", Name: "gadget", UID: created.GetUID(), Controller: &yes}}},
+		Spec: appsv1.ReplicaSetSpec{Replicas: &zero, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "gadget"}},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "gadget"}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.example/gadget:1.0", SecurityContext: &corev1.SecurityContext{Privileged: &yes}}}}}}}
+	if _, err := kubernetes.NewForConfigOrDie(c.AdminConfig()).AppsV1().ReplicaSets("kh-insecure").Create(ctx, rs, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+
+	rep := scan(t, admin(c), checks.ByID("privileged-container"))
+	var got []string
+	for _, f := range byCheck(rep, "privileged-container") {
+		if f.Object.Ref.Namespace == "kh-insecure" && strings.Contains(f.Object.Ref.Name, "gadget") {
+			got = append(got, f.Object.Ref.Kind+"/"+f.Object.Ref.Name+" "+f.Loc().Path)
+		}
+	}
+	if len(got) != 1 || !strings.HasPrefix(got[0], "Widget/gadget spec.template.spec.containers[0]") {
+		t.Errorf("privileged findings on the Widget and its ReplicaSet: %v, want the Widget's alone", got)
+	}
 }
