@@ -483,7 +483,9 @@ spec:
 	if _, err := dyn.Resource(crds).Create(ctx, &crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = dyn.Resource(crds).Delete(context.Background(), "widgets.example.com", metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = dyn.Resource(crds).Delete(context.Background(), "widgets.example.com", metav1.DeleteOptions{})
+	})
 	widgets := dyn.Resource(schema.GroupVersionResource{Group: "example.com", Version: "v1", Resource: "widgets"}).Namespace("default")
 	widget := func(privileged bool) *unstructured.Unstructured {
 		u := &unstructured.Unstructured{}
