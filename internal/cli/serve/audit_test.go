@@ -1,40 +1,19 @@
 package serve
 
 import (
-	"bytes"
-	"context"
 	"crypto/tls"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/kubeharden/kubeharden/internal/cli/cmdutil"
 	"github.com/kubeharden/kubeharden/server/servertest"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // serve --audit-webhook alone: the API server's token is accepted, its
 // events' alerts come out on standard output as JSON lines, anyone else is
@@ -45,28 +24,9 @@ func TestServeAuditWebhook(t *testing.T) {
 	apiserver := servertest.WriteClient(t, t.TempDir(), "kube-apiserver")
 	tokens := filepath.Join(dir, "tokens")
 	os.WriteFile(tokens, []byte("# the API server's\nt0ken-of-the-apiserver\n"), 0o600)
-	addrc := make(chan net.Addr, 1)
-	var stdout, stderr lockedBuffer
-	cmd := newCommand(cmdutil.Streams{In: strings.NewReader(""), Out: &stdout, Err: &stderr}, hooks{listening: func(a net.Addr) { addrc <- a }})
-	cmd.SetArgs([]string{"--audit-webhook", "--audit-webhook-token-file", tokens, "--audit-webhook-client-ca", apiserver.CAFile,
-		"--bind-address", "127.0.0.1:0", "--tls-cert-file", certs.CertFile, "--tls-private-key-file", certs.KeyFile})
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- cmd.ExecuteContext(ctx) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	var addr net.Addr
-	select {
-	case addr = <-addrc:
-	case err := <-done:
-		t.Fatalf("serve exited: %v\n%s", err, stderr.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not listen")
-	}
+	sv := runServe(t, "--audit-webhook", "--audit-webhook-token-file", tokens, "--audit-webhook-client-ca", apiserver.CAFile,
+		"--bind-address", "127.0.0.1:0", "--tls-cert-file", certs.CertFile, "--tls-private-key-file", certs.KeyFile)
+	addr, stdout := sv.addr, sv.stdout
 	base := "https://" + addr.String()
 	client := func(cert *tls.Certificate) *http.Client {
 		cfg := &tls.Config{RootCAs: certs.Pool}

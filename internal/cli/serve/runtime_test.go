@@ -1,10 +1,8 @@
 package serve
 
 import (
-	"context"
 	"crypto/tls"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubeharden/kubeharden/internal/cli/cmdutil"
 	"github.com/kubeharden/kubeharden/internal/testcluster"
 	"github.com/kubeharden/kubeharden/server/servertest"
 )
@@ -29,29 +26,10 @@ func TestServeRuntimeSharesMetrics(t *testing.T) {
 	certs := servertest.Write(t, dir, "kubeharden-node")
 	tokens := filepath.Join(dir, "tokens")
 	os.WriteFile(tokens, []byte("t0ken\n"), 0o600)
-	addrc := make(chan net.Addr, 1)
-	var stdout, stderr lockedBuffer
-	cmd := newCommand(cmdutil.Streams{In: strings.NewReader(""), Out: &stdout, Err: &stderr}, hooks{listening: func(a net.Addr) { addrc <- a }})
-	cmd.SetArgs([]string{"--runtime", "--runtime-writes=false", "--node", "test-node", "--kubeconfig", filepath.Join(dir, "absent"),
+	sv := runServe(t, "--runtime", "--runtime-writes=false", "--node", "test-node", "--kubeconfig", filepath.Join(dir, "absent"),
 		"--audit-webhook", "--audit-webhook-token-file", tokens,
-		"--bind-address", "127.0.0.1:0", "--tls-cert-file", certs.CertFile, "--tls-private-key-file", certs.KeyFile})
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- cmd.ExecuteContext(ctx) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	var addr net.Addr
-	select {
-	case addr = <-addrc:
-	case err := <-done:
-		t.Fatalf("serve exited: %v\n%s", err, stderr.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not listen")
-	}
+		"--bind-address", "127.0.0.1:0", "--tls-cert-file", certs.CertFile, "--tls-private-key-file", certs.KeyFile)
+	addr, stdout, stderr := sv.addr, sv.stdout, sv.stderr
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: certs.Pool}}}
 	get := func(path string) (int, string) {
 		resp, err := client.Get("https://" + addr.String() + path)

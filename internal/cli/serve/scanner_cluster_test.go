@@ -37,7 +37,7 @@ func TestScannerUsage(t *testing.T) {
 // cluster, with args added, on free loopback ports until the test ends
 // (then it must have stopped cleanly); it returns the metrics address,
 // the HTTPS address once listening, and the server's standard error.
-func serveScanner(t *testing.T, c *testcluster.Cluster, args ...string) (metricsAddr string, https net.Addr, stderr *syncWriter) {
+func serveScanner(t *testing.T, c *testcluster.Cluster, args ...string) (metricsAddr string, https net.Addr, stderr *lockedBuffer) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -45,29 +45,9 @@ func serveScanner(t *testing.T, c *testcluster.Cluster, args ...string) (metrics
 	}
 	metricsAddr = ln.Addr().String()
 	ln.Close()
-	stderr = &syncWriter{w: &bytes.Buffer{}}
-	addrc := make(chan net.Addr, 1)
-	cmd := newCommand(cmdutil.Streams{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: stderr}, hooks{listening: func(a net.Addr) { addrc <- a }})
-	cmd.SetArgs(append([]string{"--scanner", "--bind-address", "127.0.0.1:0", "--metrics-bind-address", metricsAddr,
-		"--kubeconfig", c.KubeconfigPath(testcluster.Admin), "--policy-reports=false"}, args...))
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- cmd.ExecuteContext(ctx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v\n%s", err, stderr.String())
-		}
-	})
-	select {
-	case https = <-addrc:
-	case err := <-done:
-		done <- err // for the cleanup
-		t.Fatalf("serve exited: %v\n%s", err, stderr.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not listen")
-	}
-	return metricsAddr, https, stderr
+	sv := runServe(t, append([]string{"--scanner", "--bind-address", "127.0.0.1:0", "--metrics-bind-address", metricsAddr,
+		"--kubeconfig", c.KubeconfigPath(testcluster.Admin), "--policy-reports=false"}, args...)...)
+	return metricsAddr, sv.addr, sv.stderr
 }
 
 func TestServeScanner(t *testing.T) {

@@ -1,11 +1,9 @@
 package serve
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,7 +23,6 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubeharden/kubeharden/internal/cli/cmdutil"
 	"github.com/kubeharden/kubeharden/internal/deploygen"
 	"github.com/kubeharden/kubeharden/internal/testcluster"
 	"github.com/kubeharden/kubeharden/kinds"
@@ -94,33 +91,10 @@ func TestAdmissionAgainstAPIServer(t *testing.T) {
 	}
 
 	// Start the server in-process, on a loopback port of its choice.
-	addrc := make(chan net.Addr, 1)
-	var stderr bytes.Buffer
-	cmd := newCommand(cmdutil.Streams{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &syncWriter{w: &stderr}}, hooks{listening: func(a net.Addr) { addrc <- a }})
-	cmd.SetArgs([]string{"--admission", "--bind-address", "127.0.0.1:0", "--tls-cert-file", certs.CertFile, "--tls-private-key-file", certs.KeyFile,
+	addr := runServe(t, "--admission", "--bind-address", "127.0.0.1:0", "--tls-cert-file", certs.CertFile, "--tls-private-key-file", certs.KeyFile,
 		"--namespace", homeNS, "--config", cfgFile,
 		// The test cluster's controller manager runs as the admin user.
-		"--controller-users", "system:kube-controller-manager," + testcluster.AdminUser})
-	sctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- cmd.ExecuteContext(sctx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("serve log:\n%s", stderr.String())
-		}
-	})
-	var addr net.Addr
-	select {
-	case addr = <-addrc:
-	case err := <-done:
-		t.Fatalf("serve exited: %v\n%s", err, stderr.String())
-	case <-ctx.Done():
-		t.Fatal("serve did not listen")
-	}
+		"--controller-users", "system:kube-controller-manager,"+testcluster.AdminUser).addr
 	base := "https://" + addr.String()
 	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: certs.Pool}}}
 	poll(ctx, t, "/readyz", func() (bool, error) {
@@ -387,22 +361,4 @@ func poll(ctx context.Context, t *testing.T, what string, done func() (bool, err
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-// syncWriter serialises the server's log writes for the test to read.
-type syncWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
-func (s *syncWriter) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.String()
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,17 +51,21 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
-// startServe runs "serve" in-process on a loopback port with args added,
-// waits until it is ready, and returns its base URL and a client trusting
-// its certificate.
-func startServe(t *testing.T, args ...string) (string, *http.Client) {
+// served is an in-process "kubeharden serve" of a test.
+type served struct {
+	addr           net.Addr // of the HTTPS port
+	stdout, stderr *lockedBuffer
+}
+
+// runServe runs "kubeharden serve" in-process with args until the test
+// ends (it must then stop cleanly; its log is shown when the test failed),
+// and returns once it listens.
+func runServe(t *testing.T, args ...string) served {
 	t.Helper()
-	dir := t.TempDir()
-	certs := servertest.Write(t, dir, "kubeharden-webhook")
+	sv := served{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}}
 	addrc := make(chan net.Addr, 1)
-	var stderr bytes.Buffer
-	cmd := newCommand(cmdutil.Streams{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &syncWriter{w: &stderr}}, hooks{listening: func(a net.Addr) { addrc <- a }})
-	cmd.SetArgs(append([]string{"--admission", "--bind-address", "127.0.0.1:0", "--tls-cert-file", certs.CertFile, "--tls-private-key-file", certs.KeyFile}, args...))
+	cmd := newCommand(cmdutil.Streams{In: strings.NewReader(""), Out: sv.stdout, Err: sv.stderr}, hooks{listening: func(a net.Addr) { addrc <- a }})
+	cmd.SetArgs(args)
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- cmd.ExecuteContext(ctx) }()
@@ -69,15 +74,47 @@ func startServe(t *testing.T, args ...string) (string, *http.Client) {
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}
+		if t.Failed() {
+			t.Logf("serve log:\n%s", sv.stderr.String())
+		}
 	})
-	var addr net.Addr
 	select {
-	case addr = <-addrc:
+	case sv.addr = <-addrc:
 	case err := <-done:
-		t.Fatalf("serve exited: %v\n%s", err, stderr.String())
+		done <- err // for the cleanup
+		t.Fatalf("serve exited: %v\n%s", err, sv.stderr.String())
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not listen")
 	}
+	return sv
+}
+
+// lockedBuffer collects a server's output for the test to read.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startServe runs "serve" in-process on a loopback port with args added,
+// waits until it is ready, and returns its base URL and a client trusting
+// its certificate.
+func startServe(t *testing.T, args ...string) (string, *http.Client) {
+	t.Helper()
+	dir := t.TempDir()
+	certs := servertest.Write(t, dir, "kubeharden-webhook")
+	addr := runServe(t, append([]string{"--admission", "--bind-address", "127.0.0.1:0", "--tls-cert-file", certs.CertFile, "--tls-private-key-file", certs.KeyFile}, args...)...).addr
 	base := "https://" + addr.String()
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: certs.Pool}, ForceAttemptHTTP2: true}}
 	pctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
