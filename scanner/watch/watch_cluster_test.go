@@ -456,37 +456,8 @@ func TestScannerCustomWorkloads(t *testing.T) {
 	cfg := c.AdminConfig()
 	ctx := context.Background()
 	dyn := dynamic.NewForConfigOrDie(cfg)
-	crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	var crd unstructured.Unstructured
-	if err := yaml.Unmarshal([]byte(`apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.example.com}
-spec:
-  group: example.com
-  scope: Namespaced
-  names: {plural: widgets, singular: widget, kind: Widget}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec:
-            type: object
-            properties:
-              template: {type: object, x-kubernetes-preserve-unknown-fields: true}
-`), &crd.Object); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dyn.Resource(crds).Create(ctx, &crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = dyn.Resource(crds).Delete(context.Background(), "widgets.example.com", metav1.DeleteOptions{})
-	})
-	widgets := dyn.Resource(schema.GroupVersionResource{Group: "example.com", Version: "v1", Resource: "widgets"}).Namespace("default")
+	testcluster.InstallWidgets(t, cfg)
+	widgets := dyn.Resource(testcluster.WidgetGVR).Namespace("default")
 	widget := func(privileged bool) *unstructured.Unstructured {
 		u := &unstructured.Unstructured{}
 		if err := yaml.Unmarshal([]byte(fmt.Sprintf(`apiVersion: example.com/v1
@@ -502,10 +473,9 @@ spec:
 		}
 		return u
 	}
-	testcluster.WaitFor(t, "the Widget kind to be served", func() bool {
-		_, err := widgets.Create(ctx, widget(true), metav1.CreateOptions{})
-		return err == nil || apierrors.IsAlreadyExists(err)
-	})
+	if _, err := widgets.Create(ctx, widget(true), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { _ = widgets.Delete(context.Background(), "gadget", metav1.DeleteOptions{}) })
 
 	s := runScanner(t, Options{Config: cfg, Plan: kscan.Plan{Now: time.Now, Only: []string{"privileged-container"}}})

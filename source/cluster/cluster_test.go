@@ -598,43 +598,8 @@ func TestCustomWorkloadsAreChecked(t *testing.T) {
 	c := setup(t)
 	ctx := context.Background()
 	dyn := dynamic.NewForConfigOrDie(c.AdminConfig())
-	crdGVR := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	var crd unstructured.Unstructured
-	if err := yaml.Unmarshal([]byte(`apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.example.com}
-spec:
-  group: example.com
-  scope: Namespaced
-  names: {plural: widgets, singular: widget, kind: Widget}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec:
-            type: object
-            properties:
-              replicas: {type: integer}
-              template: {type: object, x-kubernetes-preserve-unknown-fields: true}
-`), &crd.Object); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dyn.Resource(crdGVR).Create(ctx, &crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		// Later tests scan with identities that may not list widgets.
-		_ = dyn.Resource(crdGVR).Delete(context.Background(), "widgets.example.com", metav1.DeleteOptions{})
-		testcluster.WaitFor(t, "the Widget CRD to be gone", func() bool {
-			_, err := dyn.Resource(crdGVR).Get(context.Background(), "widgets.example.com", metav1.GetOptions{})
-			return apierrors.IsNotFound(err)
-		})
-	})
-	widgets := schema.GroupVersionResource{Group: "example.com", Version: "v1", Resource: "widgets"}
+	testcluster.InstallWidgets(t, c.AdminConfig())
+	widgets := testcluster.WidgetGVR
 	var w unstructured.Unstructured
 	if err := yaml.Unmarshal([]byte(`apiVersion: example.com/v1
 kind: Widget
@@ -651,15 +616,10 @@ spec:
 `), &w.Object); err != nil {
 		t.Fatal(err)
 	}
-	var created *unstructured.Unstructured
-	testcluster.WaitFor(t, "the Widget kind to be served", func() bool {
-		var err error
-		created, err = dyn.Resource(widgets).Namespace("kh-insecure").Create(ctx, &w, metav1.CreateOptions{})
-		if apierrors.IsAlreadyExists(err) {
-			created, err = dyn.Resource(widgets).Namespace("kh-insecure").Get(ctx, "gadget", metav1.GetOptions{})
-		}
-		return err == nil
-	})
+	created, err := dyn.Resource(widgets).Namespace("kh-insecure").Create(ctx, &w, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	yes, zero := true, int32(0)
 	rs := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "gadget-7d9f", Namespace: "kh-insecure",
 		OwnerReferences: []metav1.OwnerReference{{APIVersion: "example.com/v1", Kind: "Widget", Name: "gadget", UID: created.GetUID(), Controller: &yes}}},
